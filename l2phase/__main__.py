@@ -1,0 +1,5 @@
+import sys
+
+from l2phase.cli import main
+
+sys.exit(main())

@@ -1,0 +1,287 @@
+r"""Every L2 transition of a deep linear network for general data statistics.
+
+Input: A = E[x x^T] (symmetric positive definite), beta = E[x y] (vector) or
+E[x y^T] (matrix, k outputs), E[||y||^2].  Loss convention as everywhere in l2phase
+(no 1/2, one gamma on every layer, D hidden layers, n = D + 1).  Minimising over the
+factorisations of a fixed end-to-end map W gives
+
+.. math:: \min_W \; \mathrm{tr}(W^T A W) - 2\,\mathrm{tr}(W^T B) + E\|y\|^2
+          + n\gamma \sum_i \sigma_i(W)^{2/n}.
+
+Cases handled exactly:
+
+* **One output, D = 1**: gamma_c = ||beta|| for any A (the origin's Hessian has
+  eigenvalues 2 gamma +- 2 ||beta||), second order.
+* **One output, D >= 2**: the *ridge branch*.  Every non-zero stationary point is
+  w(lam) = (A + lam I)^{-1} beta with gamma(lam) = lam ||w||^{2D/(D+1)}; gamma_c is the
+  largest gamma(lam) at which the branch loss equals E[y^2] (roots found with scipy's
+  brentq on a log grid of lam), and the spinodal is the maximum of gamma(lam) (the fold).
+  The scalar formula with a = n^T A n, n = beta/|beta| is reported as ``lower_bound``:
+  it is exact when beta is an eigenvector of A and too low otherwise.
+* **Several outputs, A = a I** (whitened up to scale): the modes decouple by von
+  Neumann's trace inequality; one transition per singular value s_k of B at the scalar
+  gamma_c(a, s_k): the cascade (D = 1: soft-thresholding at s_k, second order each;
+  D >= 2: first order each).
+* **Several outputs, D = 1, any A**: the problem is convex in W (nuclear norm).  The
+  transitions are the gammas at which rank W* drops; the last one is exactly
+  sigma_max(B).  The others are located by bisection on the rank of W*(gamma),
+  computed by accelerated proximal gradient (singular-value thresholding) to a
+  relative accuracy ``tol``.
+
+Several outputs with D >= 2 and non-isotropic A is non-convex with no closed form:
+use a global numerical search (``numerics``); this module raises NotImplementedError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq, minimize_scalar
+
+from .critical_point import critical_point
+from .noise import noisy_covariance
+from .validation import NotConvergedError, check_data_stats, check_depth, check_nonnegative
+
+__all__ = ["Transition", "transitions", "ridge_branch_critical_point"]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One L2 transition as gamma increases.
+
+    Attributes
+    ----------
+    gamma_c : float
+        Critical L2 strength.
+    order : int
+        Ehrenfest order (2 for D = 1, 1 for D >= 2).
+    mode : int
+        Index of the output mode (singular value of E[x y^T], largest first).
+    c : float
+        The mode's singular value (|E[x y]| for one output).
+    a : float
+        The effective input second moment along the mode (n^T A n).
+    spinodal : float
+        End of the metastable learning minimum (= gamma_c for D = 1).
+    latent_heat : float
+        Jump of dL*/dgamma (0 for a continuous transition).
+    method : str
+        How it was obtained ("exact-D1", "scalar", "ridge-branch", "convex-rank").
+    lower_bound : float or None
+        For D >= 2 and one output: the scalar formula with a = n^T A n, a lower bound on
+        gamma_c, equal to it iff beta is an eigenvector of A.
+    """
+
+    gamma_c: float
+    order: int
+    mode: int
+    c: float
+    a: float
+    spinodal: float
+    latent_heat: float
+    method: str
+    lower_bound: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _branch(A: np.ndarray, beta: np.ndarray, ey2: float, depth: int):
+    """Ridge-branch quantities as functions of log(lam)."""
+    evals, evecs = np.linalg.eigh(A)
+    proj = evecs.T @ beta
+    n = depth + 1
+
+    def point(loglam: float):
+        lam = np.exp(loglam)
+        w_eig = proj / (evals + lam)
+        s2 = float(w_eig @ w_eig)
+        s = np.sqrt(s2)
+        gamma = lam * s ** (2 * depth / n)
+        loss = float(w_eig @ (evals * w_eig)) - 2 * float(w_eig @ proj) + ey2 + n * gamma * s ** (2 / n)
+        return gamma, loss - ey2, s
+
+    return point, evals
+
+
+def ridge_branch_critical_point(A, beta, ey2: float, depth: int) -> tuple[float, float, float]:
+    r"""gamma_c, spinodal and ||w|| at gamma_c for one output and D >= 2, any A.
+
+    Along w(lam) = (A + lam I)^{-1} beta, s = ||w||, gamma(lam) = lam s^{2D/(D+1)}, the
+    branch loss minus E[y^2] is Delta(lam) = w^T A w - 2 w^T beta + n gamma s^{2/n}.
+    gamma_c = max{gamma(lam) : Delta(lam) = 0} and gamma_s = max_lam gamma(lam).
+
+    Returns
+    -------
+    (gamma_c, gamma_s, norm_c)
+    """
+    depth = check_depth(depth, minimum=2)
+    A, B, ey2 = check_data_stats(A, beta, ey2)
+    if B.shape[1] != 1:
+        raise ValueError("ridge_branch_critical_point takes one output (beta a vector)")
+    beta = B[:, 0]
+    if not np.any(beta):
+        return 0.0, 0.0, 0.0
+    point, evals = _branch(A, beta, ey2, depth)
+    lo, hi = np.log(evals.min()) - 25.0, np.log(evals.max()) + 25.0
+    grid = np.linspace(lo, hi, 4001)
+    vals = np.array([point(x) for x in grid])
+    gam, delta = vals[:, 0], vals[:, 1]
+
+    roots = []
+    for i in np.nonzero(np.sign(delta[:-1]) * np.sign(delta[1:]) < 0)[0]:
+        x = brentq(lambda z: point(z)[1], grid[i], grid[i + 1], xtol=1e-14, rtol=1e-15)
+        roots.append(x)
+    if not roots:
+        raise NotConvergedError("ridge branch: no crossing with the trivial minimum was bracketed")
+    g_roots = [point(x)[0] for x in roots]
+    k = int(np.argmax(g_roots))
+    gamma_c, norm_c = g_roots[k], point(roots[k])[2]
+
+    i = int(np.argmax(gam))
+    res = minimize_scalar(
+        lambda z: -point(z)[0],
+        bounds=(grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]),
+        method="bounded",
+        options={"xatol": 1e-13},
+    )
+    gamma_s = max(-float(res.fun), float(gam[i]))
+    return float(gamma_c), float(gamma_s), float(norm_c)
+
+
+def _convex_rank_path(A: np.ndarray, B: np.ndarray, tol: float) -> list[float]:
+    """D = 1, several outputs, any A: the gammas where rank W*(gamma) drops.
+
+    Solves min_W tr(W^T A W) - 2 tr(W^T B) + 2 gamma ||W||_* by FISTA with singular-value
+    thresholding, and bisects on the rank.  The largest transition is sigma_max(B) exactly.
+    """
+    smax = np.linalg.svd(B, compute_uv=False)
+    step = 1.0 / (2.0 * np.linalg.eigvalsh(A).max())
+
+    def solve(gamma: float, W0: np.ndarray) -> np.ndarray:
+        W, Y, tk = W0.copy(), W0.copy(), 1.0
+        for _ in range(20000):
+            G = 2.0 * (A @ Y - B)
+            U, s, Vt = np.linalg.svd(Y - step * G, full_matrices=False)
+            W_new = (U * np.maximum(s - 2.0 * gamma * step, 0.0)) @ Vt
+            t_new = 0.5 * (1 + np.sqrt(1 + 4 * tk * tk))
+            Y = W_new + ((tk - 1) / t_new) * (W_new - W)
+            if np.abs(W_new - W).max() <= 1e-13 * max(1.0, np.abs(W_new).max()):
+                return W_new
+            W, tk = W_new, t_new
+        return W
+
+    def rank(gamma: float) -> int:
+        W = solve(gamma, np.zeros_like(B))
+        sv = np.linalg.svd(W, compute_uv=False)
+        return int(np.sum(sv > 1e-7 * max(1.0, smax[0])))
+
+    k = min(B.shape)
+    out = [float(smax[0])]
+    hi = float(smax[0])
+    for r in range(1, k):
+        # rank(gamma) is non-increasing; find the gamma where it drops from r+1 to r
+        if rank(1e-12) < r + 1:
+            break
+        lo_g, hi_g = 0.0, hi
+        while hi_g - lo_g > tol * max(hi_g, 1e-300):
+            mid = 0.5 * (lo_g + hi_g)
+            if rank(mid) >= r + 1:
+                lo_g = mid
+            else:
+                hi_g = mid
+        out.append(0.5 * (lo_g + hi_g))
+        hi = out[-1]
+    return sorted(out)
+
+
+def transitions(
+    A,
+    beta,
+    ey2: float,
+    depth: int,
+    noise_sigma2: float = 0.0,
+    width: int | None = None,
+    *,
+    tol: float = 1e-9,
+) -> list[Transition]:
+    r"""Every transition of the global minimum as gamma increases, sorted by gamma_c.
+
+    Parameters
+    ----------
+    A : (d, d) array
+        E[x x^T], symmetric positive definite.
+    beta : (d,) or (d, k) array
+        E[x y] or E[x y^T].
+    ey2 : float
+        E[||y||^2].
+    depth : int
+        Hidden layers D.  D = 0 has no transition (returns []).
+    noise_sigma2, width : float, int
+        Stochastic neurons (mean-1 multiplicative noise of variance sigma^2 on every
+        hidden unit of a layer of ``width`` units): A is replaced by
+        (1 + sigma^2/width)^D A (see :func:`theory.noisy_covariance`).
+    tol : float
+        Relative accuracy of the numerically located transitions (ridge branch, convex
+        rank path); the closed-form ones are exact.
+
+    Returns
+    -------
+    list of Transition
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from theory import transitions
+    >>> [round(t.gamma_c, 4) for t in transitions(np.eye(2), np.diag([1.0, 0.4]), 1.16, depth=2)]
+    [0.117, 0.3969]
+    """
+    depth = check_depth(depth)
+    A, B, ey2 = check_data_stats(A, beta, ey2)
+    check_nonnegative(noise_sigma2, "noise_sigma2")
+    if noise_sigma2 > 0:
+        A = noisy_covariance(A, noise_sigma2, width, depth)
+    if depth == 0:
+        return []
+    n_out = B.shape[1]
+    n = depth + 1
+    if n_out == 1:
+        beta_v = B[:, 0]
+        c = float(np.linalg.norm(beta_v))
+        if c == 0.0:
+            return []
+        u = beta_v / c
+        a_u = float(u @ A @ u)
+        scalar = critical_point(depth, a_u, c, max(ey2, c * c / a_u))
+        if depth == 1:
+            return [Transition(c, 2, 0, c, a_u, c, 0.0, "exact-D1")]
+        gamma_c, gamma_s, norm_c = ridge_branch_critical_point(A, beta_v, ey2, depth)
+        latent = n * norm_c ** (2 / n)
+        return [Transition(gamma_c, 1, 0, c, a_u, gamma_s, latent, "ridge-branch", scalar.gamma_c)]
+
+    U, s, _ = np.linalg.svd(B, full_matrices=False)
+    a_iso = float(np.trace(A)) / A.shape[0]
+    isotropic = np.abs(A - a_iso * np.eye(A.shape[0])).max() <= 1e-10 * a_iso
+    if isotropic:
+        out = []
+        for k, sk in enumerate(s):
+            if sk <= 0:
+                continue
+            cp = critical_point(depth, a_iso, float(sk), float(sk * sk / a_iso))
+            out.append(
+                Transition(cp.gamma_c, cp.order, k, float(sk), a_iso, cp.spinodal, cp.latent_heat, "scalar")
+            )
+        return sorted(out, key=lambda tr: tr.gamma_c)
+    if depth == 1:
+        gammas = _convex_rank_path(A, B, tol)
+        out = []
+        for k, g in enumerate(sorted(gammas, reverse=True)):
+            a_k = float(U[:, k] @ A @ U[:, k])
+            out.append(Transition(g, 2, k, float(s[k]), a_k, g, 0.0, "convex-rank"))
+        return sorted(out, key=lambda tr: tr.gamma_c)
+    raise NotImplementedError(
+        "several outputs with depth >= 2 and a non-isotropic A have no exact solution: "
+        "whiten the inputs (A = aI) or use a global numerical search"
+    )

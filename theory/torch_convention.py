@@ -1,0 +1,77 @@
+r"""Convert between torch's ``weight_decay`` and the L2 strength gamma of l2phase.
+
+l2phase's loss: L = E||f(x) - y||^2 + gamma ||theta||^2 (no 1/2, E = mean over samples).
+
+torch: ``nn.MSELoss(reduction="mean")`` averages over samples *and* the k outputs, so it is
+E||f - y||^2 / k; ``SGD``/``Adam`` with ``weight_decay=lam`` add lam*theta to the gradient,
+i.e. (lam/2)||theta||^2 to the objective.  torch therefore minimises
+(1/k) [E||f - y||^2 + (k lam / 2) ||theta||^2], the same minimisers as l2phase's loss with
+
+.. math:: \gamma = k \lambda / 2 \quad (\text{reduction="mean"}), \qquad
+          \gamma = \lambda / (2 N) \quad (\text{reduction="sum"}, N \text{ samples}).
+
+``AdamW`` decays the weights *decoupled* from the gradient (theta <- theta - lr*lam*theta);
+its stationary points coincide with those of the L2-regularised objective only when the
+Adam preconditioner is a multiple of the identity.  The mapping above is what DESIGN
+section 3 prescribes for it and is returned with that caveat.
+"""
+
+from __future__ import annotations
+
+from .validation import check_nonnegative
+
+__all__ = ["gamma_from_weight_decay", "weight_decay_from_gamma"]
+
+_OPTIMIZERS = ("sgd", "adam", "adamw")
+_REDUCTIONS = ("mean", "sum")
+
+
+def _factor(optimizer: str, n_outputs: int, reduction: str, n_samples: int | None) -> float:
+    """gamma / weight_decay for the given torch set-up."""
+    if not isinstance(optimizer, str) or optimizer.lower() not in _OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {optimizer!r}")
+    if isinstance(n_outputs, bool) or not isinstance(n_outputs, int) or n_outputs < 1:
+        raise TypeError(f"n_outputs must be a positive integer, got {n_outputs!r}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if reduction == "mean":
+        return n_outputs / 2.0
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise TypeError("n_samples (a positive integer) is required with reduction='sum'")
+    return 1.0 / (2.0 * n_samples)
+
+
+def gamma_from_weight_decay(
+    weight_decay: float,
+    optimizer: str = "sgd",
+    n_outputs: int = 1,
+    reduction: str = "mean",
+    n_samples: int | None = None,
+) -> float:
+    """gamma of l2phase's loss for torch ``MSELoss(reduction)`` + ``optimizer(weight_decay=lam)``.
+
+    gamma = n_outputs * lam / 2 for reduction "mean"; lam / (2 N) for "sum".
+
+    >>> gamma_from_weight_decay(0.2)
+    0.1
+    >>> gamma_from_weight_decay(0.2, n_outputs=3)
+    0.30000000000000004
+    """
+    lam = check_nonnegative(weight_decay, "weight_decay")
+    return lam * _factor(optimizer, n_outputs, reduction, n_samples)
+
+
+def weight_decay_from_gamma(
+    gamma: float,
+    optimizer: str = "sgd",
+    n_outputs: int = 1,
+    reduction: str = "mean",
+    n_samples: int | None = None,
+) -> float:
+    """torch ``weight_decay`` that realises l2phase's gamma (inverse of :func:`gamma_from_weight_decay`).
+
+    >>> weight_decay_from_gamma(0.1)
+    0.2
+    """
+    gamma = check_nonnegative(gamma, "gamma")
+    return gamma / _factor(optimizer, n_outputs, reduction, n_samples)
