@@ -1,0 +1,65 @@
+"""empirical: trained torch networks measured against the exact theory.
+
+Conventions (DESIGN section 3): depth D = number of hidden layers; loss
+L = E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2 (no 1/2, biases not penalised);
+networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.models`).
+"""
+
+from .changepoints import (
+    KIND_OF_ORDER,
+    PredictedTransition,
+    TransitionMatch,
+    detect_curve_change_points,
+    match_transitions,
+    predicted_transitions,
+    refine_sweep,
+)
+from .curvature import (
+    CurvatureResult,
+    curvature_exact,
+    curvature_matrix_free,
+    error_grad_hessian,
+    hessian_extreme_eigenvalues,
+    hutchinson_moments,
+    hvp_error,
+    loss_grad_hessian,
+)
+from .data import (
+    MNIST_SOURCES,
+    Dataset,
+    data_stats,
+    download_mnist,
+    load_digits_dataset,
+    load_mnist,
+    read_idx,
+    synthetic_teacher,
+)
+from .hysteresis import HysteresisResult, branch_drops, hysteresis_loop
+from .models import ACTIVATIONS, NetSpec, end_to_end_matrix, error, forward, loss, penalty
+from .sweep import (
+    RECORD_FIELDS,
+    InitSpec,
+    SweepConfig,
+    SweepResult,
+    atomic_write_text,
+    default_inits,
+    initial_parameters,
+    point_seed,
+    sweep_gamma,
+    write_csv,
+)
+from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
+from .validation import SIGNALS, ValidationConfig, run_validation, theory_curves
+
+__all__ = [
+    "ACTIVATIONS", "CurvatureResult", "Dataset", "HysteresisResult", "InitSpec", "KIND_OF_ORDER",
+    "MNIST_SOURCES", "NetSpec", "OPTIMIZERS", "PredictedTransition", "RECORD_FIELDS", "SIGNALS",
+    "SweepConfig", "SweepResult", "TrainConfig", "TrainResult", "TransitionMatch", "ValidationConfig",
+    "atomic_write_text", "branch_drops", "curvature_exact", "curvature_matrix_free", "data_stats",
+    "default_inits", "detect_curve_change_points", "download_mnist", "end_to_end_matrix", "error",
+    "error_grad_hessian", "forward", "hessian_extreme_eigenvalues", "hutchinson_moments", "hvp_error",
+    "hysteresis_loop", "initial_parameters", "load_digits_dataset", "load_mnist", "loss",
+    "loss_grad_hessian", "match_transitions", "penalty", "point_seed", "predicted_transitions",
+    "read_idx", "refine_sweep", "run_validation", "sweep_gamma", "synthetic_teacher", "theory_curves",
+    "train_batched", "write_csv",
+]

@@ -1,0 +1,238 @@
+r"""Change points of measured curves y(gamma), their match with the exact theory, and
+adaptive refinement of a sweep around them.
+
+* :func:`predicted_transitions` - the exact transitions (gamma_c, order, mode,
+  spinodal) of a deep linear net *for the actual training set* (``theory.transitions``
+  on the set's A, beta, E||y||^2).
+* :func:`detect_curve_change_points` - :class:`numerics.ChangePointDetector` with the
+  settings used for trained-network curves: cubic segments, BIC penalty, and a noise
+  level ``resolution * (max y - min y)``.  Curves from converged float64 training are
+  smooth (no sampling noise), so the detector's own noise estimate would be the tiny
+  rounding level and any misfit of the cubic segments would split the curve; the
+  resolution states instead which relative size of feature counts as a change point.
+* :func:`match_transitions` - pairs predicted and detected change points and decides,
+  with stated tolerances, whether location (gamma_c within the detection interval,
+  widened by ``rtol * gamma_c``) and kind (jump <-> first order, kink <-> second order)
+  agree.
+* :func:`refine_sweep` - adds gamma points inside the detection intervals until each
+  change point is located to ``rtol`` relative (the adaptive refinement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+import numerics
+import theory
+
+from .data import Dataset
+from .models import NetSpec
+from .sweep import SweepConfig, SweepResult, sweep_gamma
+
+__all__ = [
+    "PredictedTransition",
+    "TransitionMatch",
+    "predicted_transitions",
+    "detect_curve_change_points",
+    "match_transitions",
+    "refine_sweep",
+    "KIND_OF_ORDER",
+]
+
+#: Change-point kind expected for an Ehrenfest order.
+KIND_OF_ORDER = {1: "jump", 2: "kink"}
+
+
+@dataclass(frozen=True)
+class PredictedTransition:
+    """An exact transition of the training set's theory."""
+
+    gamma_c: float
+    order: int
+    mode: int
+    spinodal: float
+    method: str = ""
+
+    @property
+    def kind(self) -> str:
+        return KIND_OF_ORDER.get(self.order, "none")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = self.kind
+        return d
+
+
+def predicted_transitions(data: Dataset | tuple, depth: int, *, noise_sigma2: float = 0.0,
+                          width: int | None = None) -> list[PredictedTransition]:
+    """Transitions predicted by ``theory.transitions`` from the data's (A, beta, E||y||^2).
+
+    ``data`` is a :class:`Dataset` (statistics computed from its samples) or a tuple
+    (A, beta, ey2).  Sorted by gamma_c.
+    """
+    A, beta, ey2 = data.stats() if isinstance(data, Dataset) else data
+    ts = theory.transitions(A, beta, ey2, depth, noise_sigma2=noise_sigma2, width=width)
+    return [PredictedTransition(float(t.gamma_c), int(t.order), int(t.mode), float(t.spinodal), str(t.method))
+            for t in ts]
+
+
+def detect_curve_change_points(
+    gamma,
+    y,
+    *,
+    resolution: float = 1e-3,
+    segment: str = "cubic",
+    min_size: int = 4,
+    x_scale: str = "linear",
+    n_bootstrap: int = 200,
+    seed: int = 0,
+) -> list[numerics.ChangePoint]:
+    """Change points of a measured curve (non-finite points dropped, gamma sorted).
+
+    Parameters
+    ----------
+    resolution : float
+        Noise level of the curve as a fraction of its range (see module docstring).
+    segment, min_size, x_scale, n_bootstrap, seed
+        Passed to :class:`numerics.ChangePointDetector`.
+
+    Returns
+    -------
+    list of numerics.ChangePoint (gamma, low, high, kind, size, index), sorted by gamma;
+    ``index`` refers to the finite, sorted points.
+    """
+    g = np.asarray(gamma, dtype=float)
+    yy = np.asarray(y, dtype=float)
+    if g.shape != yy.shape or g.ndim != 1:
+        raise ValueError(f"gamma and y must be 1-D of the same length, got {g.shape} and {yy.shape}")
+    if not (np.isfinite(resolution) and resolution > 0):
+        raise ValueError(f"resolution must be a positive number, got {resolution!r}")
+    keep = np.isfinite(g) & np.isfinite(yy)
+    g, yy = g[keep], yy[keep]
+    order = np.argsort(g)
+    g, yy = g[order], yy[order]
+    if g.size < 2 * min_size:
+        return []
+    span = float(np.ptp(yy))
+    if span == 0.0:
+        return []
+    det = numerics.ChangePointDetector(segment=segment, penalty="bic", min_size=min_size, x_scale=x_scale,
+                                       sigma=resolution * span, n_bootstrap=n_bootstrap, seed=seed)
+    return det.fit(g, yy).predict()
+
+
+@dataclass
+class TransitionMatch:
+    """One predicted transition and the detected change point paired with it."""
+
+    predicted: PredictedTransition
+    detected: numerics.ChangePoint | None
+    location_ok: bool
+    kind_ok: bool
+    tolerance: float  # absolute gamma tolerance used (rtol * gamma_c)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.location_ok and self.kind_ok
+
+    @property
+    def relative_error(self) -> float:
+        if self.detected is None:
+            return float("nan")
+        return abs(self.detected.gamma - self.predicted.gamma_c) / self.predicted.gamma_c
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(
+            predicted=self.predicted.to_dict(),
+            detected=None if self.detected is None else self.detected.to_dict(),
+            location_ok=self.location_ok,
+            kind_ok=self.kind_ok,
+            confirmed=self.confirmed,
+            tolerance=self.tolerance,
+            relative_error=self.relative_error,
+        )
+
+
+def match_transitions(
+    predicted: Sequence[PredictedTransition],
+    detected: Sequence[numerics.ChangePoint],
+    *,
+    rtol: float = 1e-2,
+) -> tuple[list[TransitionMatch], list[numerics.ChangePoint]]:
+    """Pair each predicted transition with the nearest unused detected change point.
+
+    Location agrees when gamma_c lies in the detection interval [low, high] widened by
+    ``rtol * gamma_c`` on each side (the widening covers the convergence and grid
+    accuracy of a sweep; the theory itself is exact for the training set).  Kind agrees
+    when a first-order transition is detected as a jump and a second-order one as a
+    kink.  Returns (matches in predicted order, detections matched to nothing).
+    """
+    if not (np.isfinite(rtol) and rtol >= 0):
+        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+    unused = list(detected)
+    matches = []
+    for p in sorted(predicted, key=lambda t: t.gamma_c):
+        tol = rtol * p.gamma_c
+        best, best_d = None, np.inf
+        for cp in unused:
+            dist = max(cp.low - p.gamma_c, p.gamma_c - cp.high, 0.0) + 1e-12 * abs(cp.gamma - p.gamma_c)
+            if dist < best_d:
+                best, best_d = cp, dist
+        if best is not None and best_d <= tol + 1e-9 * p.gamma_c:
+            unused.remove(best)
+            matches.append(TransitionMatch(p, best, True, best.kind == p.kind, tol))
+        else:
+            matches.append(TransitionMatch(p, None, False, False, tol))
+    return matches, unused
+
+
+def refine_sweep(
+    spec: NetSpec,
+    data: Dataset,
+    result: SweepResult,
+    config: SweepConfig | None = None,
+    *,
+    signal: str = "R_L",
+    rtol: float = 1e-3,
+    n_new: int = 8,
+    max_rounds: int = 4,
+    detect_kwargs: dict | None = None,
+    out_dir=None,
+    tag: str | None = None,
+    device=None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[SweepResult, list[numerics.ChangePoint], dict]:
+    """Add gamma points inside every change point's interval until (high - low) <= rtol * gamma.
+
+    Each round detects the change points of ``signal`` on the current sweep, and for
+    each one not yet located to ``rtol`` adds ``n_new`` equally spaced gammas strictly
+    inside [low, high] (for a jump: the grid gap it sits in, so this is a multi-section
+    search).  Stops when all are located, after ``max_rounds``, or when no new gamma
+    fits.  Returns (refined sweep, final change points, info dict with the rounds).
+    """
+    detect_kwargs = dict(detect_kwargs or {})
+    tag = tag or result.tag
+    rounds = []
+    cur = result
+    cps = detect_curve_change_points(cur.gamma, cur.column(signal), **detect_kwargs)
+    for _ in range(max_rounds):
+        wide = [cp for cp in cps if (cp.high - cp.low) > rtol * abs(cp.gamma)]
+        if not wide:
+            break
+        have = set(cur.gamma.tolist())
+        new = []
+        for cp in wide:
+            pts = np.linspace(cp.low, cp.high, n_new + 2)[1:-1]
+            new += [float(x) for x in pts if x > 0 and float(x) not in have]
+        if not new:
+            break
+        rounds.append(dict(n_new=len(new), intervals=[(cp.low, cp.high) for cp in wide]))
+        grid = np.union1d(cur.gamma, np.asarray(new))
+        cur = sweep_gamma(spec, data, grid, config, out_dir=out_dir, tag=tag, resume=out_dir is not None,
+                          device=device, progress=progress, previous=cur)
+        cps = detect_curve_change_points(cur.gamma, cur.column(signal), **detect_kwargs)
+    located = all((cp.high - cp.low) <= rtol * abs(cp.gamma) for cp in cps)
+    return cur, cps, dict(rounds=rounds, located_to_rtol=bool(located), rtol=rtol, signal=signal)

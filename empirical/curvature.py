@@ -1,0 +1,386 @@
+r"""Ricci scalar curvature of the loss and error landscapes at trained weights.
+
+Two landscapes (DESIGN section 5): the **error** E(theta) = mean ||f(x) - y||^2 and the
+**loss** L_gamma = E + gamma sum_l ||W_l||_F^2.  Both come from one data Hessian:
+
+.. math:: H_L = H_E + 2\gamma M,\qquad G_L = G_E + 2\gamma M\theta
+
+(M = diagonal 0/1 mask of the penalised weight entries; biases are not penalised).
+With G, H of a landscape and W = 1 + |G|^2, the scalar curvature of its graph is
+
+.. math:: R = \frac{(\operatorname{tr}H)^2 - \operatorname{tr}H^2}{W}
+          - \frac{2}{W^2}\left(\operatorname{tr}H\;G^THG - |HG|^2\right)
+
+evaluated by :mod:`numerics` (``ricci_scalar_batched``, ``ricci_scalar_from_moments``).
+
+* :func:`curvature_exact` - full Hessians with ``torch.func.hessian`` (vmap over runs),
+  float64; also the Hessian spectrum (min/max eigenvalue, number of negative ones) so
+  minima and saddles are told apart.
+* :func:`curvature_matrix_free` - Hessian-vector products only (forward-over-reverse
+  ``torch.func.jvp`` of ``torch.func.grad``, vmapped over runs and probes): tr H and
+  tr H^2 by Hutchinson or Hutch++ with standard errors, G^T H G and |H G|^2 exactly
+  with one HVP; the standard error of R by the delta method.
+* :func:`hessian_extreme_eigenvalues` - Lanczos (``scipy.sparse.linalg.eigsh`` on a
+  LinearOperator of HVPs) for the top and bottom eigenvalues of large models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.func import grad, jvp, vmap
+
+import numerics
+
+from .models import NetSpec, error
+
+__all__ = [
+    "CurvatureResult",
+    "loss_grad_hessian",
+    "error_grad_hessian",
+    "hvp_error",
+    "curvature_exact",
+    "curvature_matrix_free",
+    "hutchinson_moments",
+    "hessian_extreme_eigenvalues",
+]
+
+
+class _GraphHVP:
+    """V (B, m, P) -> H_E V via double backward through one retained graph (memoised on V)."""
+
+    def __init__(self, spec, theta, X, Y):
+        self.t = theta.detach().requires_grad_(True)
+        with torch.enable_grad():
+            E = error(spec, self.t, X, Y)
+            (self.G,) = torch.autograd.grad(E.sum(), self.t, create_graph=True)
+        self._cache: list = []
+
+    def __call__(self, V):
+        for V0, out0 in self._cache:
+            if V0.shape == V.shape and torch.equal(V0, V):
+                return out0
+        if not self.G.requires_grad:
+            out = torch.zeros_like(V)
+        else:
+            (Hv,) = torch.autograd.grad(self.G, self.t, grad_outputs=V.transpose(0, 1).contiguous(),
+                                        retain_graph=True, is_grads_batched=True)
+            out = Hv.transpose(0, 1)
+        self._cache = (self._cache + [(V.clone(), out)])[-2:]
+        return out
+
+
+def _single_error(spec: NetSpec, X: torch.Tensor, Y: torch.Tensor):
+    def f(th):
+        return error(spec, th, X, Y)
+
+    return f
+
+
+def error_grad_hessian(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor):
+    """E, grad E and Hessian of E for every row: theta (B, P) -> (B,), (B, P), (B, P, P).
+
+    The summed error sum_b E(theta_b) is separable, so row j of *every* run's Hessian is
+    the gradient of sum_b (grad E(theta_b))_j: P batched double-backward products in one
+    call (``is_grads_batched``), about twice as fast on CPU as ``vmap(torch.func.hessian)``
+    (which the tests use as the independent reference).
+    """
+    t = theta.detach().requires_grad_(True)
+    with torch.enable_grad():
+        E = error(spec, t, X, Y)
+        (G,) = torch.autograd.grad(E.sum(), t, create_graph=True)
+        B, P = t.shape
+        eye = torch.eye(P, dtype=t.dtype, device=t.device).unsqueeze(1).expand(P, B, P)
+        if G.requires_grad:
+            (Hr,) = torch.autograd.grad(G, t, grad_outputs=eye, is_grads_batched=True)
+        else:  # E is affine in theta (cannot happen for D >= 0 nets, kept for safety)
+            Hr = torch.zeros(P, B, P, dtype=t.dtype, device=t.device)
+    return E.detach(), G.detach(), Hr.transpose(0, 1).contiguous()
+
+
+def loss_grad_hessian(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, gamma: torch.Tensor):
+    """L_gamma, its gradient and Hessian per row (gamma (B,)): H_L = H_E + 2 gamma M."""
+    E, G, H = error_grad_hessian(spec, theta, X, Y)
+    m = spec.weight_mask(theta.dtype, theta.device)
+    g2 = (2 * gamma)[:, None]
+    L = E + gamma * ((theta * theta) * m).sum(-1)
+    G = G + g2 * m * theta
+    H = H + torch.diag_embed(g2 * m)
+    return L, G, H
+
+
+def hvp_error(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """H_E(theta_b) v for every run b and probe v: theta (B, P), V (B, m, P) -> (B, m, P).
+
+    Forward-over-reverse: jvp of grad E, vmapped over probes then runs; never forms H.
+    """
+    f = _single_error(spec, X, Y)
+    gf = grad(f)
+
+    def one(th, v):
+        return jvp(gf, (th,), (v,))[1]
+
+    return vmap(vmap(one, in_dims=(None, 0)), in_dims=(0, 0))(theta, V)
+
+
+@dataclass
+class CurvatureResult:
+    """Curvature of the loss (``_L``) and error (``_E``) landscapes, one entry per run.
+
+    ``*_se`` are standard errors (0 for exact values).  Eigenvalues are of H_L (the loss
+    Hessian); NaN where not computed.
+    """
+
+    R_L: np.ndarray
+    R_E: np.ndarray
+    R_L_se: np.ndarray
+    R_E_se: np.ndarray
+    tr_H_L: np.ndarray
+    tr_H2_L: np.ndarray
+    grad_norm2_L: np.ndarray
+    grad_norm2_E: np.ndarray
+    hess_min_eig: np.ndarray
+    hess_max_eig: np.ndarray
+    n_neg_eig: np.ndarray
+    method: str = "exact"
+    extra: dict = field(default_factory=dict)
+
+    def row(self, i: int) -> dict:
+        keys = ("R_L", "R_E", "R_L_se", "R_E_se", "tr_H_L", "tr_H2_L", "grad_norm2_L", "grad_norm2_E",
+                "hess_min_eig", "hess_max_eig", "n_neg_eig")
+        return {k: float(getattr(self, k)[i]) for k in keys}
+
+
+def _gamma_tensor(gamma, B, like):
+    g = torch.as_tensor(np.asarray(gamma, dtype=float), dtype=like.dtype, device=like.device)
+    if g.ndim == 0:
+        g = g.expand(B)
+    if g.shape != (B,) or not torch.all(torch.isfinite(g)) or torch.any(g < 0):
+        raise ValueError(f"gamma must be a finite scalar >= 0 or have {B} entries >= 0")
+    return g
+
+
+def _check_theta(spec, theta):
+    if not isinstance(theta, torch.Tensor):
+        raise TypeError("theta must be a torch tensor")
+    if theta.ndim == 1:
+        theta = theta[None]
+    if theta.ndim != 2 or theta.shape[1] != spec.n_params:
+        raise ValueError(f"theta must be (B, {spec.n_params}) or ({spec.n_params},), got {tuple(theta.shape)}")
+    if not torch.all(torch.isfinite(theta)):
+        raise ValueError("theta contains NaN or inf")
+    return theta.detach()
+
+
+def curvature_exact(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, gamma) -> CurvatureResult:
+    """Exact Ricci scalars R_L, R_E and the Hessian spectrum from full float64 Hessians.
+
+    Parameters
+    ----------
+    theta : (B, P) or (P,) tensor; gamma : scalar or (B,) (L2 strength of each run).
+
+    Cost: B Hessians of size P x P (use for P up to a few thousand).
+    """
+    theta = _check_theta(spec, theta).to(torch.float64)
+    X, Y = X.to(torch.float64), Y.to(torch.float64)
+    B = theta.shape[0]
+    gam = _gamma_tensor(gamma, B, theta)
+    E, GE, HE = error_grad_hessian(spec, theta, X, Y)
+    m = spec.weight_mask(theta.dtype, theta.device)
+    GL = GE + (2 * gam)[:, None] * m * theta
+    HL = HE + torch.diag_embed((2 * gam)[:, None] * m)
+    GE_n, HE_n = GE.cpu().numpy(), HE.cpu().numpy()
+    GL_n, HL_n = GL.cpu().numpy(), HL.cpu().numpy()
+    R_E = numerics.ricci_scalar_batched(GE_n, HE_n)
+    R_L = numerics.ricci_scalar_batched(GL_n, HL_n)
+    eig = np.linalg.eigvalsh(0.5 * (HL_n + np.swapaxes(HL_n, 1, 2)))
+    scale = np.abs(eig).max(1)
+    n_neg = np.sum(eig < -1e-9 * np.maximum(scale, 1e-300)[:, None], axis=1)
+    z = np.zeros(B)
+    return CurvatureResult(
+        R_L=np.asarray(R_L), R_E=np.asarray(R_E), R_L_se=z, R_E_se=z.copy(),
+        tr_H_L=np.trace(HL_n, axis1=1, axis2=2), tr_H2_L=np.sum(HL_n * HL_n, axis=(1, 2)),
+        grad_norm2_L=np.sum(GL_n**2, 1), grad_norm2_E=np.sum(GE_n**2, 1),
+        hess_min_eig=eig[:, 0], hess_max_eig=eig[:, -1], n_neg_eig=n_neg.astype(float), method="exact",
+    )
+
+
+def _probes(B, m, P, gens, dtype, device):
+    """Rademacher probes (B, m, P); row b drawn from its own generator (batch-independent)."""
+    z = torch.stack([torch.randint(0, 2, (m, P), generator=g, dtype=torch.int64) for g in gens])
+    return (z.to(dtype) * 2 - 1).to(device)
+
+
+def _generators(seed, B):
+    seeds = [int(seed)] * B if np.ndim(seed) == 0 else [int(s) for s in seed]
+    if len(seeds) != B:
+        raise ValueError(f"seed must be an int or have one entry per run ({B}), got {len(seeds)}")
+    return [torch.Generator().manual_seed(s) for s in seeds]
+
+
+def hutchinson_moments(hv, B: int, P: int, n_probes: int, *, method: str = "hutch++", seed=0,
+                       dtype=torch.float64, device=None) -> dict:
+    r"""Estimate tr H and tr H^2 of B symmetric operators from products ``hv(V)``.
+
+    Parameters
+    ----------
+    hv : callable
+        (B, m, P) -> (B, m, P), V -> H_b v for each run b and probe v.
+    n_probes : int
+        Number of operator products spent on the estimate (Hutch++ splits it in three:
+        a sketch S, H Q for Q = orth(H S), and projected Rademacher probes).
+    method : {"hutchinson", "hutch++"}
+    seed : int or sequence of B ints
+        Probe seeds (one per run makes each run's estimate independent of the batch).
+
+    Returns
+    -------
+    dict of (B,) float64 arrays: ``tr``, ``tr2`` (estimates), ``tr_se``, ``tr2_se``
+    (standard errors of the stochastic parts), ``cov`` (covariance of the two estimates),
+    and the per-probe samples ``samples_tr``, ``samples_tr2`` (B, m).
+
+    Hutchinson: E[z^T H z] = tr H and E|H z|^2 = tr H^2 for Rademacher z.  Hutch++
+    (Meyer et al. 2021): tr H = tr(Q^T H Q) + tr((I-QQ^T) H (I-QQ^T)) and
+    ||H||_F^2 = ||HQ||_F^2 + ||(I-QQ^T) H Q||_F^2 + ||(I-QQ^T) H (I-QQ^T)||_F^2, the
+    first terms exact, the last by Hutchinson on projected probes.
+    """
+    if method not in ("hutchinson", "hutch++"):
+        raise ValueError(f"method must be 'hutchinson' or 'hutch++', got {method!r}")
+    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 2:
+        raise ValueError(f"n_probes must be an integer >= 2, got {n_probes!r}")
+    gen = _generators(seed, B)
+    if method == "hutch++" and n_probes >= 6 and n_probes // 3 < P:
+        s = n_probes // 3
+        r = n_probes - 2 * s
+        S = _probes(B, s, P, gen, dtype, device)
+        HS = hv(S)  # (B, s, P)
+        Q, _ = torch.linalg.qr(HS.transpose(1, 2))  # (B, P, s)
+        HQ = hv(Q.transpose(1, 2)).transpose(1, 2)  # (B, P, s)
+        QtHQ = Q.transpose(1, 2) @ HQ
+        det_tr = torch.diagonal(QtHQ, dim1=1, dim2=2).sum(-1)
+        resid_HQ = HQ - Q @ QtHQ
+        det_tr2 = (HQ * HQ).sum((1, 2)) + (resid_HQ * resid_HQ).sum((1, 2))
+        Z = _probes(B, r, P, gen, dtype, device)
+        Zp = Z - (Z @ Q) @ Q.transpose(1, 2)  # (I - QQ^T) z
+        HZ = hv(Zp)
+        HZp = HZ - (HZ @ Q) @ Q.transpose(1, 2)
+        t1 = (Zp * HZp).sum(-1)  # (B, r)
+        t2 = (HZp * HZp).sum(-1)
+        base1, base2 = det_tr, det_tr2
+    else:
+        Z = _probes(B, n_probes, P, gen, dtype, device)
+        HZ = hv(Z)
+        t1 = (Z * HZ).sum(-1)
+        t2 = (HZ * HZ).sum(-1)
+        base1 = torch.zeros(B, dtype=dtype, device=device)
+        base2 = torch.zeros_like(base1)
+    t1n, t2n = t1.detach().cpu().numpy(), t2.detach().cpu().numpy()
+    m = t1n.shape[1]
+    mean1, mean2 = t1n.mean(1), t2n.mean(1)
+    var1 = t1n.var(1, ddof=1) / m
+    var2 = t2n.var(1, ddof=1) / m
+    cov = ((t1n - mean1[:, None]) * (t2n - mean2[:, None])).sum(1) / (m - 1) / m
+    return dict(
+        tr=base1.cpu().numpy() + mean1, tr2=base2.cpu().numpy() + mean2,
+        tr_se=np.sqrt(var1), tr2_se=np.sqrt(var2), cov=cov, samples_tr=t1n, samples_tr2=t2n,
+    )
+
+
+def _ricci_and_se(tr, tr2, var1, var2, cov, g2, ghg, hg2):
+    R = numerics.ricci_scalar_from_moments(tr, tr2, g2, ghg, hg2)
+    w = 1.0 + g2
+    d1 = 2 * tr / w - 2 * ghg / w**2  # dR / d tr H
+    d2 = -1.0 / w  # dR / d tr H^2
+    var = d1 * d1 * var1 + d2 * d2 * var2 + 2 * d1 * d2 * cov
+    return np.asarray(R, dtype=float), np.sqrt(np.maximum(var, 0.0))
+
+
+def curvature_matrix_free(
+    spec: NetSpec,
+    theta: torch.Tensor,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    gamma,
+    n_probes: int = 60,
+    *,
+    method: str = "hutch++",
+    seed=0,
+) -> CurvatureResult:
+    r"""R_L and R_E from Hessian-vector products only, with standard errors.
+
+    tr H_E and tr H_E^2 are estimated (Hutchinson / Hutch++ with ``n_probes`` HVPs per
+    landscape), then shifted exactly to the loss landscape: tr H_L = tr H_E + 2 gamma |M|
+    and tr H_L^2 from the probes of H_L = H_E + 2 gamma M.  G^T H G and |H G|^2 use one
+    exact HVP with v = G.  Standard error of R: delta method with the estimated
+    variances and covariance of (tr H, tr H^2).  Eigenvalues are not computed here (NaN):
+    use :func:`hessian_extreme_eigenvalues`.
+    """
+    theta = _check_theta(spec, theta)
+    B, P = theta.shape
+    gam = _gamma_tensor(gamma, B, theta)
+    mask = spec.weight_mask(theta.dtype, theta.device)
+
+    # One retained gradient graph; every H_E v is one batched double-backward over the
+    # probes.  The loss landscape reuses the error landscape's products of the same probes
+    # (H_L v = H_E v + 2 gamma M v), so Hutchinson costs n_probes + 2 HVPs for both.
+    hv_E = _GraphHVP(spec, theta, X, Y)
+
+    def hv_L(V):
+        return hv_E(V) + (2 * gam)[:, None, None] * mask * V
+
+    GE = hv_E.G.detach()
+    GL = GE + (2 * gam)[:, None] * mask * theta
+    out = {}
+    for name, hv, G in (("E", hv_E, GE), ("L", hv_L, GL)):
+        mom = hutchinson_moments(hv, B, P, n_probes, method=method, seed=seed, dtype=theta.dtype, device=theta.device)
+        HG = hv(G[:, None, :])[:, 0, :]
+        g2 = (G * G).sum(-1).cpu().numpy()
+        ghg = (G * HG).sum(-1).cpu().numpy()
+        hg2 = (HG * HG).sum(-1).cpu().numpy()
+        R, se = _ricci_and_se(mom["tr"], mom["tr2"], mom["tr_se"] ** 2, mom["tr2_se"] ** 2, mom["cov"], g2, ghg, hg2)
+        out[name] = (R, se, mom, g2)
+    nan = np.full(B, np.nan)
+    return CurvatureResult(
+        R_L=out["L"][0], R_E=out["E"][0], R_L_se=out["L"][1], R_E_se=out["E"][1],
+        tr_H_L=out["L"][2]["tr"], tr_H2_L=out["L"][2]["tr2"], grad_norm2_L=out["L"][3], grad_norm2_E=out["E"][3],
+        hess_min_eig=nan, hess_max_eig=nan.copy(), n_neg_eig=nan.copy(), method=method,
+        extra=dict(tr_se_L=out["L"][2]["tr_se"], tr2_se_L=out["L"][2]["tr2_se"], n_probes=n_probes),
+    )
+
+
+def hessian_extreme_eigenvalues(
+    spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, gamma: float,
+    k: int = 3, *, tol: float = 1e-8, landscape: str = "loss",
+) -> tuple[np.ndarray, float]:
+    """Top-``k`` and minimum eigenvalue of H_L (or H_E) at one point, by Lanczos on HVPs.
+
+    Returns (top k eigenvalues, descending; minimum eigenvalue).  A negative minimum
+    eigenvalue means a saddle, not a minimum.
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    theta = _check_theta(spec, theta)
+    if theta.shape[0] != 1:
+        raise ValueError("hessian_extreme_eigenvalues takes one parameter vector")
+    if landscape not in ("loss", "error"):
+        raise ValueError(f"landscape must be 'loss' or 'error', got {landscape!r}")
+    P = spec.n_params
+    g = float(gamma) if landscape == "loss" else 0.0
+    mask = spec.weight_mask(theta.dtype, theta.device)
+
+    def mv(v):
+        V = torch.as_tensor(np.asarray(v, dtype=float).reshape(1, 1, P), dtype=theta.dtype, device=theta.device)
+        out = hvp_error(spec, theta, X, Y, V)[0, 0] + 2 * g * mask * V[0, 0]
+        return out.detach().cpu().numpy()
+
+    if P <= 2 * k + 2:  # too small for ARPACK: dense from HVPs of the basis
+        H = np.stack([mv(e) for e in np.eye(P)])
+        ev = np.linalg.eigvalsh(0.5 * (H + H.T))
+        return ev[::-1][:k], float(ev[0])
+    op = LinearOperator((P, P), matvec=mv, dtype=float)
+    v0 = np.random.default_rng(0).standard_normal(P)
+    top = eigsh(op, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+    bottom = eigsh(op, k=1, which="SA", tol=tol, v0=v0, return_eigenvectors=False)
+    return np.sort(top)[::-1], float(bottom[0])

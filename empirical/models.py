@@ -1,0 +1,238 @@
+r"""Fully connected networks as *stacks* of flat parameter vectors (one row per run).
+
+A network is described by a :class:`NetSpec` (input and output dimension, depth D =
+number of hidden layers, width, activation, bias) and its parameters by a flat tensor
+``theta`` of shape ``(..., P)``: one row per independent run (e.g. one per gamma of a
+sweep), so that B networks train together with batched matmuls, and a single row can be
+handed to ``torch.func`` (grad, hessian, jvp) unchanged.
+
+Conventions (DESIGN section 3)
+------------------------------
+* D hidden layers -> D + 1 weight matrices W_1 (width x d), ..., W_{D+1} (k x width);
+  ``activation="linear"`` is a deep linear network, f(x) = W_{D+1} ... W_1 x.
+* Error  E(theta) = mean over samples of ||f(x) - y||^2 (sum over the k outputs, no 1/2).
+* Loss   L_gamma(theta) = E(theta) + gamma * sum_l ||W_l||_F^2 (weights only: biases,
+  when present, are not penalised).
+
+Example
+-------
+>>> import torch
+>>> spec = NetSpec(in_dim=3, out_dim=2, depth=1, width=4)
+>>> theta = spec.init(5, scale=0.1, seed=0)            # 5 independent nets, (5, P)
+>>> X, Y = torch.randn(10, 3, dtype=torch.float64), torch.zeros(10, 2, dtype=torch.float64)
+>>> loss(spec, theta, X, Y, torch.full((5,), 0.1, dtype=torch.float64)).shape
+torch.Size([5])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from theory.validation import check_depth
+
+__all__ = [
+    "ACTIVATIONS",
+    "NetSpec",
+    "forward",
+    "error",
+    "penalty",
+    "loss",
+    "end_to_end_matrix",
+]
+
+ACTIVATIONS = ("linear", "relu", "tanh")
+
+
+def _check_pos_int(x: Any, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive integer, got {x!r}")
+    if int(x) < 1:
+        raise ValueError(f"{name} must be >= 1, got {x}")
+    return int(x)
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """Architecture of a fully connected net (depth D = number of hidden layers).
+
+    Parameters
+    ----------
+    in_dim, out_dim : int
+        Input dimension d and number of outputs k.
+    depth : int
+        Number of hidden layers D (D = 0: linear regression, one matrix).
+    width : int
+        Hidden width (ignored for D = 0).
+    activation : {"linear", "relu", "tanh"}
+        Hidden nonlinearity ("linear" = deep linear network).
+    bias : bool
+        Whether every layer has a bias (not penalised by gamma).
+    """
+
+    in_dim: int
+    out_dim: int
+    depth: int
+    width: int = 1
+    activation: str = "linear"
+    bias: bool = False
+
+    def __post_init__(self) -> None:
+        _check_pos_int(self.in_dim, "in_dim")
+        _check_pos_int(self.out_dim, "out_dim")
+        check_depth(self.depth, "depth")
+        _check_pos_int(self.width, "width")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if not isinstance(self.bias, bool):
+            raise TypeError(f"bias must be a bool, got {self.bias!r}")
+
+    # ----------------------------------------------------------------- layout
+    @property
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(out, in) of W_1 ... W_{D+1}."""
+        dims = [self.in_dim] + [self.width] * self.depth + [self.out_dim]
+        return [(dims[i + 1], dims[i]) for i in range(self.depth + 1)]
+
+    @property
+    def n_layers(self) -> int:
+        return self.depth + 1
+
+    def _slices(self) -> list[tuple[slice, tuple[int, int], slice | None]]:
+        out, pos = [], 0
+        for o, i in self.layer_shapes:
+            ws = slice(pos, pos + o * i)
+            pos += o * i
+            bs = None
+            if self.bias:
+                bs = slice(pos, pos + o)
+                pos += o
+            out.append((ws, (o, i), bs))
+        return out
+
+    @property
+    def n_params(self) -> int:
+        """P, the length of a flat parameter vector."""
+        return sum(o * i + (o if self.bias else 0) for o, i in self.layer_shapes)
+
+    def weight_mask(self, dtype=torch.float64, device=None) -> torch.Tensor:
+        """(P,) tensor: 1 on weight entries (penalised by gamma), 0 on biases."""
+        m = torch.zeros(self.n_params, dtype=dtype, device=device)
+        for ws, _, _ in self._slices():
+            m[ws] = 1.0
+        return m
+
+    def unflatten(self, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Views [(W_l (..., out, in), b_l (..., out) or None)] of a flat ``theta`` (..., P)."""
+        if theta.shape[-1] != self.n_params:
+            raise ValueError(f"theta must have last dimension P={self.n_params}, got {tuple(theta.shape)}")
+        lead = theta.shape[:-1]
+        layers = []
+        for ws, (o, i), bs in self._slices():
+            W = theta[..., ws].reshape(*lead, o, i)
+            b = theta[..., bs] if bs is not None else None
+            layers.append((W, b))
+        return layers
+
+    def flatten(self, layers: list[tuple[torch.Tensor, torch.Tensor | None]]) -> torch.Tensor:
+        """Inverse of :meth:`unflatten`."""
+        parts = []
+        for W, b in layers:
+            parts.append(W.reshape(*W.shape[:-2], -1))
+            if self.bias:
+                if b is None:
+                    raise ValueError("this spec has biases: every layer needs b")
+                parts.append(b)
+        return torch.cat(parts, dim=-1)
+
+    # ------------------------------------------------------------------- init
+    def init(
+        self,
+        n: int,
+        scale: float = 1.0,
+        seed: int | None = 0,
+        *,
+        generator: torch.Generator | None = None,
+        dtype=torch.float64,
+        device=None,
+    ) -> torch.Tensor:
+        """``n`` random parameter vectors (n, P): W_l ~ N(0, scale^2 / fan_in), biases 0.
+
+        ``scale = 1`` is LeCun-normal; small ``scale`` starts near the origin, large
+        ``scale`` far from it.  Draws come from ``generator`` or a CPU generator seeded
+        with ``seed`` (so results do not depend on the device).
+        """
+        _check_pos_int(n, "n")
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale >= 0):
+            raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+        if generator is None:
+            generator = torch.Generator().manual_seed(int(seed or 0))
+        theta = torch.zeros(n, self.n_params, dtype=dtype)
+        for ws, (o, i), bs in self._slices():
+            theta[:, ws] = torch.randn(n, o * i, generator=generator, dtype=dtype) * (scale / math.sqrt(i))
+        return theta.to(device)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _act(spec: NetSpec, h: torch.Tensor) -> torch.Tensor:
+    if spec.activation == "relu":
+        return torch.relu(h)
+    if spec.activation == "tanh":
+        return torch.tanh(h)
+    return h
+
+
+def _forward_fm(spec: NetSpec, theta: torch.Tensor, XT: torch.Tensor) -> torch.Tensor:
+    """Feature-major forward: XT (d, N) -> (..., k, N) (W @ h is the fast bmm layout on CPU)."""
+    layers = spec.unflatten(theta)
+    h = XT
+    for l, (W, b) in enumerate(layers):
+        h = torch.matmul(W, h)
+        if b is not None:
+            h = h + b.unsqueeze(-1)
+        if l < len(layers) - 1:
+            h = _act(spec, h)
+    return h
+
+
+def forward(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """Outputs f(x) for every run: theta (..., P), X (N, d) -> (..., N, k).
+
+    Batched matmuls: row b of ``theta`` is an independent network.
+    """
+    return _forward_fm(spec, theta, X.transpose(-1, -2)).transpose(-1, -2)
+
+
+def error(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """E(theta) = mean_samples ||f(x) - y||^2 (sum over outputs, no 1/2); shape theta.shape[:-1]."""
+    r = _forward_fm(spec, theta, X.transpose(-1, -2)) - Y.transpose(-1, -2)
+    return (r * r).sum(-2).mean(-1)
+
+
+def penalty(spec: NetSpec, theta: torch.Tensor) -> torch.Tensor:
+    """sum_l ||W_l||_F^2 (weights only); shape theta.shape[:-1]."""
+    if not spec.bias:
+        return (theta * theta).sum(-1)
+    return sum((W * W).sum((-1, -2)) for W, _ in spec.unflatten(theta))
+
+
+def loss(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, gamma) -> torch.Tensor:
+    """L_gamma(theta) = E(theta) + gamma * sum_l ||W_l||_F^2 (``gamma`` broadcast over runs)."""
+    return error(spec, theta, X, Y) + gamma * penalty(spec, theta)
+
+
+def end_to_end_matrix(spec: NetSpec, theta: torch.Tensor) -> torch.Tensor:
+    """Product W_{D+1} ... W_1 (..., k, d) of a deep linear net without biases."""
+    if spec.activation != "linear" or spec.bias:
+        raise ValueError("end_to_end_matrix needs a deep linear net without biases")
+    layers = spec.unflatten(theta)
+    M = layers[0][0]
+    for W, _ in layers[1:]:
+        M = torch.matmul(W, M)
+    return M

@@ -1,0 +1,300 @@
+"""``l2phase validate``: train real networks across gamma and test the theory's predictions.
+
+Runs :func:`empirical.validation.run_validation` (defaults: synthetic whitened data with
+two output modes, D = 1 and D = 2 deep linear nets) and writes to ``--out``:
+
+* ``report.md``   - table: transition, predicted gamma_c and order, detected gamma and
+  kind, agreement; every check with its tolerance; the verdict,
+* ``results.json`` - every number of the report,
+* ``sweep_D{D}.csv`` / ``hysteresis_D{D}.csv`` - per-gamma tables,
+* ``free_energy.png``, ``param_norm.png``, ``ricci_loss.png``, ``ricci_error.png``,
+  ``hysteresis.png`` - curves with the theory overlaid and change points marked,
+* ``points/`` - one file per finished gamma point (what ``--resume`` reuses).
+
+Exit status 0 when every prediction is confirmed, 1 otherwise (2 for invalid input).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_OUT = "l2phase-report"
+
+# The files the command promises (tests check each one).
+OUTPUT_FILES = (
+    "report.md",
+    "results.json",
+    "free_energy.png",
+    "param_norm.png",
+    "ricci_loss.png",
+    "ricci_error.png",
+)
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="train nets across gamma, measure curvature, find change points, compare with the exact theory",
+        description=(
+            "Train deep linear nets (D=1 and D=2) across the L2 strength gamma on synthetic data with two "
+            "output modes, measure loss, weight norm and the Ricci curvature of the loss and error "
+            "landscapes, detect change points, run a hysteresis loop (D=2), and compare location and "
+            "order of every transition with the exact theory. Exit 0 iff every prediction is confirmed."
+        ),
+    )
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT}/)")
+    p.add_argument("--resume", action="store_true", help="reuse finished gamma points in --out")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
+    p.add_argument("--quick", action="store_true", help="smaller run (coarser grids), about 30 s")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and every initialisation")
+    p.add_argument("--depths", default=None, help="comma-separated depths D >= 1 (default 1,2)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _parse_depths(text):
+    if text is None:
+        return (1, 2)
+    try:
+        ds = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"--depths must be comma-separated integers, got {text!r}") from None
+    if not ds or any(d < 1 for d in ds):
+        raise ValueError(f"--depths must be integers >= 1, got {text!r}")
+    return ds
+
+
+def _check_device(name: str) -> str:
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device: unknown torch device {name!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but CUDA is not available")
+    return name
+
+
+def run(args) -> int:
+    from empirical.validation import ValidationConfig, run_validation
+
+    depths = _parse_depths(args.depths)
+    device = _check_device(args.device)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    kw = dict(depths=depths, seed=args.seed, device=None if device == "cpu" else device)
+    cfg = ValidationConfig.quick_config(**kw) if args.quick else ValidationConfig(**kw)
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.resume and (out / "points").exists():
+        # a fresh run must not silently reuse old points
+        import shutil
+
+        shutil.rmtree(out / "points")
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="l2phase validate", unit="pt", file=sys.stderr, dynamic_ncols=True)
+    try:
+        results, tables = run_validation(
+            cfg, out, resume=args.resume,
+            progress=(bar.update if bar is not None else None),
+            log=(lambda s: bar.set_postfix_str(s, refresh=True)) if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    write_outputs(results, tables, out)
+    verdict = "CONFIRMED" if results["confirmed"] else "NOT CONFIRMED"
+    print(f"l2phase validate: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
+          f"checks passed); report: {out / 'report.md'}")
+    return 0 if results["confirmed"] else 1
+
+
+# ------------------------------------------------------------------------------ outputs
+def _fmt(x, digits=6):
+    if x is None:
+        return "-"
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan"
+    return f"{x:.{digits}g}"
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.bool_):
+        return bool(o)
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def _clean(o):
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    return o
+
+
+def write_outputs(results: dict, tables: dict, out: Path) -> None:
+    from empirical.sweep import atomic_write_text, write_csv
+
+    for key, tab in tables.items():
+        if key.startswith("sweep_"):
+            write_csv(tab.records, out / f"{key}.csv")
+        elif key.startswith("hysteresis_"):
+            rows = []
+            for u, d in zip(tab.up, tab.down):
+                row = dict(gamma=u["gamma"])
+                row.update({f"up_{k}": v for k, v in u.items() if k != "gamma"})
+                row.update({f"down_{k}": v for k, v in d.items() if k != "gamma"})
+                rows.append(row)
+            write_csv(rows, out / f"{key}.csv")
+    atomic_write_text(out / "results.json", json.dumps(_clean(json.loads(json.dumps(results, default=_json_default))),
+                                                       indent=1, allow_nan=False))
+    _plots(results, tables, out)
+    atomic_write_text(out / "report.md", _report(results))
+
+
+def _report(res: dict) -> str:
+    cfg = res["config"]
+    lines = ["# l2phase validate", ""]
+    verdict = "**CONFIRMED**" if res["confirmed"] else "**NOT CONFIRMED**"
+    lines += [f"Verdict: {verdict} - {sum(c['passed'] for c in res['checks'])} of {len(res['checks'])} checks passed.", ""]
+    d = res["data"]
+    lines += [
+        "Data: synthetic Gaussian inputs, exactly whitened sample (A = I), linear teacher with singular values "
+        f"{cfg['singular_values']}, label noise {cfg['noise']}, N = {cfg['n_samples']}, d = {cfg['in_dim']}; "
+        f"singular values of beta = E[x y^T] on the training set: {[round(s, 6) for s in d['beta_singular_values']]}, "
+        f"E||y||^2 = {d['Ey2']:.6g}.",
+        "Loss: L = E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2 (no 1/2; D = hidden layers). "
+        "Global minimum per gamma from several initialisations (small, large, spectral), float64, "
+        f"gradient-norm convergence <= {cfg['train']['gtol']:g}.",
+        "",
+        f"Tolerances: a predicted gamma_c is matched when it lies in the detection interval widened by "
+        f"{cfg['match_rtol']:g} x gamma_c; kind must be jump for first order and kink for second order; "
+        f"change points refined to {cfg['refine_rtol']:g} relative; detector resolution {cfg['resolution']:g} of "
+        f"each curve's range.",
+        "",
+        "## Transitions (curvature of the loss landscape R_L)",
+        "",
+        "| D | mode | predicted gamma_c | order | expected kind | detected gamma [interval] | kind | rel. error | agreement |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for D, dres in res["depths"].items():
+        for m in dres["signals"]["R_L"]["matches"]:
+            p, det = m["predicted"], m["detected"]
+            dt = "none" if det is None else f"{_fmt(det['gamma'])} [{_fmt(det['low'])}, {_fmt(det['high'])}]"
+            lines.append(
+                f"| {D} | {p['mode']} | {_fmt(p['gamma_c'])} | {p['order']} | {p['kind']} | {dt} | "
+                f"{'-' if det is None else det['kind']} | {_fmt(m['relative_error'], 3)} | "
+                f"{'yes' if m['confirmed'] else 'NO'} |"
+            )
+    lines += ["", "## All signals", "", "| D | signal | detected change points (gamma, kind) | unmatched | all predictions matched |",
+              "|---|---|---|---|---|"]
+    for D, dres in res["depths"].items():
+        for col, s in dres["signals"].items():
+            cps = ", ".join(f"{_fmt(c['gamma'], 5)} {c['kind']}" for c in s["change_points"]) or "none"
+            lines.append(f"| {D} | {s['label']}{' (verdict)' if s['in_verdict'] else ''} | {cps} | {len(s['unmatched'])} | "
+                         f"{'yes' if s['confirmed'] else 'no'} |")
+    for D, dres in res["depths"].items():
+        h = dres.get("hysteresis")
+        if not h:
+            continue
+        lines += ["", f"## Hysteresis (D = {D})", "",
+                  "| mode | gamma_c (theory) | gamma_s (theory) | measured window [detected gamma_c, up-sweep drop] | spinodal ok |",
+                  "|---|---|---|---|---|"]
+        for w in h["windows"]:
+            mw = w["measured_window"]
+            lines.append(f"| {w['mode']} | {_fmt(w['gamma_c'])} | {_fmt(w['spinodal'])} | [{_fmt(mw[0])}, {_fmt(mw[1])}] | "
+                         f"{'yes' if w['spinodal_ok'] else 'NO'} |")
+        lines += ["", f"Down-sweep from the origin stays trivial: {'yes' if h['down_stays_trivial'] else 'NO'}. "
+                  f"Up/down branch losses cross at gamma = {_fmt(h['branch_crossing'])} "
+                  f"(top mode gamma_c = {_fmt(h['top_mode_gamma_c'])})."]
+    lines += ["", "## Checks", ""]
+    for c in res["checks"]:
+        lines.append(f"- [{'x' if c['passed'] else ' '}] {c['name']}")
+    lines += ["", "## Diagnostics", ""]
+    for D, dres in res["depths"].items():
+        ta = dres.get("theory_agreement", {})
+        lines.append(f"- D={D}: {dres['n_points']} gamma points, {dres['n_diverged']} diverged, "
+                     f"{dres['n_not_converged']} not converged; max |L - L*| = {_fmt(ta.get('max_abs_loss_error'), 3)}, "
+                     f"max | ||theta||^2 - theory | = {_fmt(ta.get('max_abs_norm_error'), 3)}; refinement rounds: "
+                     f"{len(dres['refinement']['rounds'])}, located to rtol: {dres['refinement']['located_to_rtol']}.")
+        zs = [r["z"] for r in dres["matrix_free_check"]]
+        if zs:
+            lines.append(f"  Matrix-free vs exact curvature: max |z| = {max(zs):.2f} over {len(zs)} values.")
+    lines += ["", f"Elapsed: {res['elapsed_s']:.1f} s. Plots: free_energy.png, param_norm.png, ricci_loss.png, "
+              "ricci_error.png, hysteresis.png.", ""]
+    return "\n".join(lines)
+
+
+def _plots(res: dict, tables: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from empirical.validation import theory_curves
+
+    data = tables["data"]
+    depths = list(res["depths"].keys())
+    specs = [("free_energy.png", "loss", "L*(gamma)"), ("param_norm.png", "param_norm_sq", "||theta||^2"),
+             ("ricci_loss.png", "R_L", "R_L (loss landscape)"), ("ricci_error.png", "R_E", "R_E (error landscape)")]
+    for fname, col, ylabel in specs:
+        fig, axes = plt.subplots(1, len(depths), figsize=(5.2 * len(depths), 4), squeeze=False)
+        for ax, D in zip(axes[0], depths):
+            sw = tables[f"sweep_D{D}"]
+            ok = sw.ok()
+            ax.plot(sw.gamma[ok], sw.column(col)[ok], "o", ms=3, label="trained nets")
+            if col in ("loss", "param_norm_sq"):
+                gg = np.linspace(sw.gamma.min(), sw.gamma.max(), 600)
+                tc = theory_curves(data, int(D), gg)
+                if tc is not None:
+                    ax.plot(gg, tc[col], "-", lw=1, color="k", label="exact theory")
+            dres = res["depths"][D]
+            for i, p in enumerate(dres["predicted"]):
+                ax.axvline(p["gamma_c"], color="C3", ls="--", lw=1, label="predicted gamma_c" if i == 0 else None)
+            for i, c in enumerate(dres["signals"][col]["change_points"]):
+                ax.axvspan(c["low"], c["high"], color="C2", alpha=0.3)
+                ax.axvline(c["gamma"], color="C2", lw=1, label=f"detected change point" if i == 0 else None)
+            ax.set_title(f"D = {D}")
+            ax.set_xlabel("gamma")
+            ax.set_ylabel(ylabel)
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / fname, dpi=110)
+        plt.close(fig)
+    hkeys = [k for k in tables if k.startswith("hysteresis_")]
+    if hkeys:
+        fig, axes = plt.subplots(1, len(hkeys), figsize=(5.2 * len(hkeys), 4), squeeze=False)
+        for ax, key in zip(axes[0], hkeys):
+            h = tables[key]
+            D = key.split("D")[-1]
+            ax.plot(h.gamma, h.column("up", "param_norm_sq"), "o-", ms=3, label="sweep up (warm, from large init)")
+            ax.plot(h.gamma, h.column("down", "param_norm_sq"), "s-", ms=3, label="sweep down (warm, from origin)")
+            gg = np.linspace(h.gamma.min(), h.gamma.max(), 600)
+            tc = theory_curves(data, int(D), gg)
+            if tc is not None:
+                ax.plot(gg, tc["param_norm_sq"], "k-", lw=1, label="global minimum (theory)")
+            for p in res["depths"][D]["predicted"]:
+                ax.axvspan(p["gamma_c"], p["spinodal"], color="C3", alpha=0.15)
+            ax.set_title(f"hysteresis, D = {D} (shaded: [gamma_c, gamma_s])")
+            ax.set_xlabel("gamma")
+            ax.set_ylabel("||theta||^2")
+            ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "hysteresis.png", dpi=110)
+        plt.close(fig)

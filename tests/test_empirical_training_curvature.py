@@ -1,0 +1,152 @@
+"""Trained nets vs exact theory; exact curvature vs torch.func reference and DESIGN's toy
+closed forms; matrix-free curvature vs exact within its error bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.func import hessian, vmap
+
+import theory
+from empirical import (
+    NetSpec,
+    TrainConfig,
+    curvature_exact,
+    curvature_matrix_free,
+    error,
+    error_grad_hessian,
+    hessian_extreme_eigenvalues,
+    synthetic_teacher,
+    train_batched,
+)
+
+TOY_X = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)  # a = c = E[y^2] = 1
+TOY_Y = TOY_X.clone()
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.parametrize("optimizer", ["adam", "newton", "lbfgs"])
+def test_trained_scalar_chain_matches_exact_minimum(depth, optimizer):
+    # gammas on the learning side of gamma_c (and one above): start near the learning branch
+    spec = NetSpec(1, 1, depth, 1)
+    cp = theory.critical_point(depth)
+    g = np.array([0.2, 0.5, 0.8]) * cp.gamma_c
+    g = np.append(g, 1.5 * cp.spinodal)
+    th0 = spec.init(g.size, scale=1.0, seed=5).abs() + 0.5  # positive chain: learning basin
+    res = train_batched(spec, th0, TOY_X, TOY_Y, g, TrainConfig(optimizer=optimizer, lr=0.02))
+    sol = theory.optimal_solution(depth, 1.0, 1.0, g)
+    assert res.converged.all()
+    # float64 + gradient-norm 1e-9 convergence: values agree to ~1e-12 (1e-9 allowed)
+    assert np.allclose(res.loss, sol.loss, atol=1e-9)
+    assert np.allclose(res.param_norm_sq, sol.param_norm_sq, atol=1e-7)
+
+
+def test_two_mode_nets_match_theory_on_both_sides():
+    d = synthetic_teacher(60, 3, (1.0, 0.4), noise=0.1, seed=1)
+    X, Y = d.tensors()
+    for depth, gs in ((1, [0.2, 0.7, 1.2]), (2, [0.05, 0.2, 0.5])):
+        spec = NetSpec(3, 2, depth, 3)
+        th0 = spec.init(len(gs), scale=1.5, seed=0)
+        res = train_batched(spec, th0, X, Y, gs)
+        ts = theory.transitions(*d.stats(), depth)
+        ey2 = d.stats()[2]
+        exp = ey2 + sum(theory.optimal_solution(depth, 1.0, t.c, gs, ey2=t.c**2).loss - t.c**2 for t in ts)
+        # large init reaches the all-modes-learned branch, which is the global minimum here
+        assert np.allclose(res.loss, exp, atol=1e-9)
+
+
+def test_divergence_is_flagged_not_averaged():
+    spec = NetSpec(1, 1, 1, 1)
+    th0 = torch.tensor([[1.0, 0.7], [0.9, 1.2]], dtype=torch.float64)
+    res = train_batched(spec, th0, TOY_X * 10, TOY_Y * 10, [0.1, 0.1],
+                        TrainConfig(optimizer="gd", lr=5.0, max_steps=50, polish=None))
+    assert res.diverged.all() and not res.converged.any()
+    assert res.status() == ["diverged", "diverged"]
+
+
+def test_exact_hessian_equals_torch_func_reference():
+    spec = NetSpec(3, 2, 2, 4, activation="tanh", bias=True)
+    d = synthetic_teacher(20, 3, (1.0, 0.5), seed=0)
+    X, Y = d.tensors()
+    theta = spec.init(3, seed=2)
+    E, G, H = error_grad_hessian(spec, theta, X, Y)
+    ref = vmap(hessian(lambda t: error(spec, t, X, Y)))(theta)
+    assert torch.allclose(H, ref, rtol=1e-10, atol=1e-10)  # float64, two AD paths
+
+
+def test_ricci_scalar_chain_closed_forms():
+    # DESIGN section 5: f = u w x, a = c = 1: R_L = 32 g (1 - g) below gamma_c = 1, 8 (g^2 - 1) above;
+    # R_E = 8 g (2 - 3 g) / (1 + 8 g^2 (1 - g))^2 below, -8 above.
+    spec = NetSpec(1, 1, 1, 1)
+    g = np.array([0.2, 0.5, 0.9, 1.3, 2.0])
+    th0 = torch.tensor([[1.0, 1.0]] * 5, dtype=torch.float64)
+    res = train_batched(spec, th0, TOY_X, TOY_Y, g)
+    c = curvature_exact(spec, res.theta, TOY_X, TOY_Y, g)
+    RL = np.where(g < 1, 32 * g * (1 - g), 8 * (g**2 - 1))
+    RE = np.where(g < 1, 8 * g * (2 - 3 * g) / (1 + 8 * g**2 * (1 - g)) ** 2, -8.0)
+    assert np.allclose(c.R_L, RL, atol=1e-6)  # converged to |grad| <= 1e-9
+    assert np.allclose(c.R_E, RE, atol=1e-6)
+    below = g < 1  # minimum: no negative Hessian eigenvalue
+    assert np.all(c.n_neg_eig[below] == 0)
+    # the origin below gamma_c is a saddle: eigenvalues 2g +- 2
+    c0 = curvature_exact(spec, torch.zeros(1, 2, dtype=torch.float64), TOY_X, TOY_Y, 0.5)
+    assert c0.hess_min_eig[0] == pytest.approx(2 * 0.5 - 2) and c0.n_neg_eig[0] == 1
+
+
+@pytest.mark.parametrize("method", ["hutchinson", "hutch++"])
+def test_matrix_free_agrees_with_exact_within_error_bars(method):
+    spec = NetSpec(6, 3, 2, 8)
+    d = synthetic_teacher(50, 6, (1.0, 0.6, 0.3), seed=3)
+    X, Y = d.tensors()
+    theta = spec.init(4, scale=1.0, seed=7)  # generic (non-critical) points: G != 0
+    g = np.array([0.05, 0.1, 0.2, 0.4])
+    ex = curvature_exact(spec, theta, X, Y, g)
+    mf = curvature_matrix_free(spec, theta, X, Y, g, n_probes=120, method=method, seed=[1, 2, 3, 4])
+    for name in ("R_L", "R_E"):
+        z = np.abs(getattr(mf, name) - getattr(ex, name)) / getattr(mf, name + "_se")
+        # 8 estimates: |z| < 4.5 fails with probability < 1e-4 for Gaussian errors
+        assert np.all(z < 4.5), (name, z)
+    # the exact parts: tr H_L = tr H_E + 2 gamma P (bias-free), |G|^2 exact
+    assert np.allclose(mf.grad_norm2_L, ex.grad_norm2_L, rtol=1e-10)
+
+
+def test_hutchinson_standard_errors_are_calibrated():
+    # over many seeds the z-scores of tr H have unit spread (the error bars mean something)
+    spec = NetSpec(4, 2, 1, 5)
+    d = synthetic_teacher(30, 4, (1.0, 0.5), seed=0)
+    X, Y = d.tensors()
+    theta = spec.init(1, seed=1).expand(60, -1).contiguous()
+    ex = curvature_exact(spec, theta[:1], X, Y, 0.1)
+    mf = curvature_matrix_free(spec, theta, X, Y, 0.1, n_probes=30, method="hutchinson", seed=list(range(60)))
+    z = (mf.tr_H_L - ex.tr_H_L[0]) / mf.extra["tr_se_L"]
+    assert abs(z.mean()) < 0.6 and 0.6 < z.std() < 1.5  # 60 samples: loose but falsifiable
+
+
+def test_lanczos_extreme_eigenvalues_match_dense():
+    spec = NetSpec(5, 2, 2, 6)
+    d = synthetic_teacher(40, 5, (1.0, 0.3), seed=2)
+    X, Y = d.tensors()
+    theta = spec.init(1, seed=0)
+    top, lo = hessian_extreme_eigenvalues(spec, theta, X, Y, 0.05, k=3)
+    ex = curvature_exact(spec, theta, X, Y, 0.05)
+    E, G, H = error_grad_hessian(spec, theta, X, Y)
+    ev = np.linalg.eigvalsh((H[0] + 0.1 * torch.eye(spec.n_params, dtype=torch.float64)).numpy())
+    assert np.allclose(top, ev[::-1][:3], rtol=1e-7, atol=1e-8)
+    assert lo == pytest.approx(ev[0], abs=1e-7) and lo == pytest.approx(ex.hess_min_eig[0], abs=1e-7)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu():
+    spec = NetSpec(3, 2, 2, 4)
+    d = synthetic_teacher(40, 3, (1.0, 0.4), seed=0)
+    g = np.array([0.05, 0.2, 0.5])
+    th0 = spec.init(3, scale=1.5, seed=0)
+    out = []
+    for dev in ("cpu", "cuda"):
+        X, Y = d.tensors(device=dev)
+        res = train_batched(spec, th0.to(dev), X, Y, g)
+        c = curvature_exact(spec, res.theta, X, Y, g)
+        out.append((res.loss, c.R_L))
+    assert np.allclose(out[0][0], out[1][0], atol=1e-9) and np.allclose(out[0][1], out[1][1], rtol=1e-6)
