@@ -36,6 +36,7 @@ from .data import (
 )
 from .hysteresis import HysteresisResult, branch_drops, hysteresis_loop
 from .models import ACTIVATIONS, NetSpec, end_to_end_matrix, error, forward, loss, penalty
+from .executors import CLUSTER_INSTALL_HINT, DaskExecutor, Executor, InProcessExecutor, make_executor
 from .sweep import (
     RECORD_FIELDS,
     InitSpec,
@@ -52,6 +53,11 @@ from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
 from .validation import SIGNALS, ValidationConfig, run_validation, theory_curves
 
 __all__ = [
+    "CLUSTER_INSTALL_HINT",
+    "DaskExecutor",
+    "Executor",
+    "InProcessExecutor",
+    "make_executor",
     "ACTIVATIONS", "CurvatureResult", "Dataset", "HysteresisResult", "InitSpec", "KIND_OF_ORDER",
     "MNIST_SOURCES", "NetSpec", "OPTIMIZERS", "PredictedTransition", "RECORD_FIELDS", "SIGNALS",
     "SweepConfig", "SweepResult", "TrainConfig", "TrainResult", "TransitionMatch", "ValidationConfig",

@@ -204,6 +204,7 @@ def refine_sweep(
     tag: str | None = None,
     device=None,
     progress: Callable[[int], None] | None = None,
+    executor=None,
 ) -> tuple[SweepResult, list[numerics.ChangePoint], dict]:
     """Add gamma points inside every change point's interval until (high - low) <= rtol * gamma.
 
@@ -212,6 +213,7 @@ def refine_sweep(
     inside [low, high] (for a jump: the grid gap it sits in, so this is a multi-section
     search).  Stops when all are located, after ``max_rounds``, or when no new gamma
     fits.  Returns (refined sweep, final change points, info dict with the rounds).
+    ``executor`` is passed on to :func:`sweep_gamma` (in-process or Dask).
     """
     detect_kwargs = dict(detect_kwargs or {})
     tag = tag or result.tag
@@ -232,7 +234,7 @@ def refine_sweep(
         rounds.append(dict(n_new=len(new), intervals=[(cp.low, cp.high) for cp in wide]))
         grid = np.union1d(cur.gamma, np.asarray(new))
         cur = sweep_gamma(spec, data, grid, config, out_dir=out_dir, tag=tag, resume=out_dir is not None,
-                          device=device, progress=progress, previous=cur)
+                          device=device, progress=progress, previous=cur, executor=executor)
         cps = detect_curve_change_points(cur.gamma, cur.column(signal), **detect_kwargs)
     located = all((cp.high - cp.low) <= rtol * abs(cp.gamma) for cp in cps)
     return cur, cps, dict(rounds=rounds, located_to_rtol=bool(located), rtol=rtol, signal=signal)

@@ -41,6 +41,7 @@ from theory.validation import check_gamma
 
 from .curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset
+from .executors import Executor, InProcessExecutor
 from .models import NetSpec, end_to_end_matrix, forward
 from .training import TrainConfig, train_batched
 
@@ -263,6 +264,102 @@ def _decode(rec: dict) -> dict:
     return {k: ([_from_json(v) for v in val] if isinstance(val, list) else _from_json(val)) for k, val in rec.items()}
 
 
+@dataclass(frozen=True)
+class _ChunkTask:
+    """One work unit of a sweep: a block of gammas, each trained from every init (picklable)."""
+
+    spec: NetSpec
+    data: Dataset
+    chunk: np.ndarray
+    cfg: SweepConfig
+    inits: tuple
+    curv: str | None
+    device: str | None
+    n_threads: int
+
+
+def _train_chunk(task: _ChunkTask) -> list[dict]:
+    """Train, select and measure one block of gammas; returns one record per gamma.
+
+    Runs wherever the executor puts it (this process or a cluster worker): it depends
+    only on the task, so the same task gives the same numbers anywhere (CPU, float64).
+    The intra-op thread count is part of the task because it changes the order of
+    floating-point reductions, and with it which of the (symmetry-equivalent) minimisers
+    a run ends on; a Dask worker starts with one thread.
+    """
+    threads_before = torch.get_num_threads()
+    if task.n_threads != threads_before:
+        torch.set_num_threads(task.n_threads)
+    try:
+        return _train_chunk_inner(task)
+    finally:
+        if torch.get_num_threads() != threads_before:
+            torch.set_num_threads(threads_before)
+
+
+def _train_chunk_inner(task: _ChunkTask) -> list[dict]:
+    spec, data, chunk, cfg, inits, curv = task.spec, task.data, task.chunk, task.cfg, list(task.inits), task.curv
+    device = torch.device(task.device) if task.device else None
+    dtype = torch.float64
+    X, Y = data.tensors(device=device, dtype=dtype)
+    _, beta, _ = data.stats()
+    n_init = len(inits)
+    records: list[dict] = []
+    th0 = torch.stack([
+        initial_parameters(spec, init, beta, point_seed(cfg.seed, g, j), dtype)
+        for g in chunk for j, init in enumerate(inits)
+    ]).to(device)
+    gam = np.repeat(chunk, n_init)
+    res = train_batched(spec, th0, X, Y, gam, cfg.train)
+    L = res.loss.reshape(len(chunk), n_init)
+    bad = res.diverged.reshape(len(chunk), n_init) | ~np.isfinite(L)
+    Lm = np.where(bad, np.inf, L)
+    best = np.argmin(Lm, axis=1)
+    rows = np.arange(len(chunk)) * n_init + best
+    theta = res.theta[torch.as_tensor(rows, device=res.theta.device)]
+    all_div = np.all(bad, axis=1)
+    cres = None
+    ok_rows = np.flatnonzero(~all_div)
+    if curv is not None and ok_rows.size:
+        sel = torch.as_tensor(ok_rows, device=theta.device)
+        if curv == "exact":
+            cres = curvature_exact(spec, theta[sel], X, Y, chunk[ok_rows])
+        else:
+            seeds = [point_seed(cfg.seed, g, 10_000) for g in chunk[ok_rows]]
+            cres = curvature_matrix_free(spec, theta[sel], X, Y, chunk[ok_rows], cfg.n_probes, seed=seeds)
+    with torch.no_grad():
+        fx = forward(spec, theta, X)
+        sv = (torch.linalg.svdvals(end_to_end_matrix(spec, theta)).cpu().numpy()
+              if spec.activation == "linear" and not spec.bias else None)
+    for i, g in enumerate(chunk):
+        r = rows[i]
+        rec: dict[str, Any] = dict(
+            gamma=float(g), loss=float(res.loss[r]), error=float(res.error[r]),
+            param_norm_sq=float(res.param_norm_sq[r]), accuracy=float("nan"),
+            status="diverged" if all_div[i] else res.status()[r],
+            converged=bool(res.converged[r]) and not all_div[i], diverged=bool(all_div[i]),
+            grad_norm=float(res.grad_norm[r]), n_steps=int(res.n_steps[r]),
+            best_init=inits[best[i]].name,
+            init_losses=[float(x) for x in L[i]],
+            init_status=[res.status()[i * n_init + j] for j in range(n_init)],
+            curvature_method=curv or "none",
+        )
+        if data.labels is not None and not all_div[i]:
+            pred = fx[i].argmax(-1).cpu().numpy()
+            rec["accuracy"] = float(np.mean(pred == data.labels))
+        if sv is not None:
+            for j, s in enumerate(sv[i]):
+                rec[f"sv_{j + 1}"] = float(s)
+        for key in ("R_L", "R_L_se", "R_E", "R_E_se", "hess_min_eig", "hess_max_eig", "n_neg_eig", "tr_H_L"):
+            rec[key] = float("nan")
+        if cres is not None and not all_div[i]:
+            j = int(np.searchsorted(ok_rows, i))
+            rec.update({k: v for k, v in cres.row(j).items() if k in RECORD_FIELDS})
+        rec["theta"] = theta[i].detach().cpu().numpy().astype(float).tolist()
+        records.append(rec)
+    return records
+
+
 def sweep_gamma(
     spec: NetSpec,
     data: Dataset,
@@ -275,6 +372,7 @@ def sweep_gamma(
     device=None,
     progress: Callable[[int], None] | None = None,
     previous: SweepResult | None = None,
+    executor: Executor | None = None,
 ) -> SweepResult:
     r"""Global minimum of L_gamma per gamma by batched multi-start training, measured.
 
@@ -295,6 +393,10 @@ def sweep_gamma(
     progress : callable(n_new_points), optional (e.g. a tqdm ``update``).
     previous : SweepResult, optional
         Points already measured with the same spec, data and config (reused, not redone).
+    executor : Executor, optional
+        Where the work units (blocks of ``config.chunk_size`` gammas) run: in this process
+        (default) or on a Dask cluster (:func:`empirical.make_executor`).  Results are the
+        same numbers either way.
 
     Returns
     -------
@@ -312,74 +414,28 @@ def sweep_gamma(
         for rec, th in zip(previous.records, previous.thetas):
             done.setdefault(float(rec["gamma"]), dict(rec, theta=[float(x) for x in th]))
     todo = [g for g in g_all if float(g) not in done]
-    dtype = torch.float64
-    X, Y = data.tensors(device=device, dtype=dtype)
-    _, beta, _ = data.stats()
     inits = cfg.inits if cfg.inits is not None else default_inits(spec)
     if not inits:
         raise ValueError("config.inits is empty")
     curv = cfg.curvature
     if curv == "auto":
         curv = "exact" if spec.n_params <= cfg.exact_max_params else "matrix_free"
-    n_init = len(inits)
-    for start in range(0, len(todo), cfg.chunk_size):
-        chunk = np.asarray(todo[start:start + cfg.chunk_size])
-        th0 = torch.stack([
-            initial_parameters(spec, init, beta, point_seed(cfg.seed, g, j), dtype)
-            for g in chunk for j, init in enumerate(inits)
-        ]).to(device)
-        gam = np.repeat(chunk, n_init)
-        res = train_batched(spec, th0, X, Y, gam, cfg.train)
-        L = res.loss.reshape(len(chunk), n_init)
-        bad = res.diverged.reshape(len(chunk), n_init) | ~np.isfinite(L)
-        Lm = np.where(bad, np.inf, L)
-        best = np.argmin(Lm, axis=1)
-        rows = np.arange(len(chunk)) * n_init + best
-        theta = res.theta[torch.as_tensor(rows, device=res.theta.device)]
-        all_div = np.all(bad, axis=1)
-        cres = None
-        ok_rows = np.flatnonzero(~all_div)
-        if curv is not None and ok_rows.size:
-            sel = torch.as_tensor(ok_rows, device=theta.device)
-            if curv == "exact":
-                cres = curvature_exact(spec, theta[sel], X, Y, chunk[ok_rows])
-            else:
-                seeds = [point_seed(cfg.seed, g, 10_000) for g in chunk[ok_rows]]
-                cres = curvature_matrix_free(spec, theta[sel], X, Y, chunk[ok_rows], cfg.n_probes, seed=seeds)
-        with torch.no_grad():
-            fx = forward(spec, theta, X)
-            sv = (torch.linalg.svdvals(end_to_end_matrix(spec, theta)).cpu().numpy()
-                  if spec.activation == "linear" and not spec.bias else None)
-        for i, g in enumerate(chunk):
-            r = rows[i]
-            rec: dict[str, Any] = dict(
-                gamma=float(g), loss=float(res.loss[r]), error=float(res.error[r]),
-                param_norm_sq=float(res.param_norm_sq[r]), accuracy=float("nan"),
-                status="diverged" if all_div[i] else res.status()[r],
-                converged=bool(res.converged[r]) and not all_div[i], diverged=bool(all_div[i]),
-                grad_norm=float(res.grad_norm[r]), n_steps=int(res.n_steps[r]),
-                best_init=inits[best[i]].name,
-                init_losses=[float(x) for x in L[i]],
-                init_status=[res.status()[i * n_init + j] for j in range(n_init)],
-                curvature_method=curv or "none",
-            )
-            if data.labels is not None and not all_div[i]:
-                pred = fx[i].argmax(-1).cpu().numpy()
-                rec["accuracy"] = float(np.mean(pred == data.labels))
-            if sv is not None:
-                for j, s in enumerate(sv[i]):
-                    rec[f"sv_{j + 1}"] = float(s)
-            for key in ("R_L", "R_L_se", "R_E", "R_E_se", "hess_min_eig", "hess_max_eig", "n_neg_eig", "tr_H_L"):
-                rec[key] = float("nan")
-            if cres is not None and not all_div[i]:
-                j = int(np.searchsorted(ok_rows, i))
-                rec.update({k: v for k, v in cres.row(j).items() if k in RECORD_FIELDS})
-            rec["theta"] = theta[i].detach().cpu().numpy().astype(float).tolist()
-            done[float(g)] = _decode(json.loads(_encode(rec)))
+    units = [
+        _ChunkTask(spec, data, np.asarray(todo[i:i + cfg.chunk_size]), cfg, tuple(inits), curv,
+                   None if device is None else str(device), torch.get_num_threads())
+        for i in range(0, len(todo), cfg.chunk_size)
+    ]
+    runner = executor if executor is not None else InProcessExecutor()
+    # Work units may finish in any order (cluster); each finished point is written once,
+    # atomically, by this process, so a retried or duplicated unit cannot corrupt a file.
+    for _, recs_chunk in runner.map_unordered(_train_chunk, units):
+        for rec in recs_chunk:
+            text = _encode(rec)
+            done[float(rec["gamma"])] = _decode(json.loads(text))
             if out is not None:
-                atomic_write_text(_point_path(out, tag, float(g)), _encode(rec))
+                atomic_write_text(_point_path(out, tag, float(rec["gamma"])), text)
         if progress is not None:
-            progress(len(chunk))
+            progress(len(recs_chunk))
     recs = [done[float(g)] for g in g_all]
     thetas = np.array([r["theta"] for r in recs], dtype=float).reshape(len(recs), spec.n_params)
     recs = [{k: v for k, v in r.items() if k != "theta"} for r in recs]

@@ -184,8 +184,13 @@ def run_validation(
     resume: bool = False,
     progress: Callable[[int], None] | None = None,
     log: Callable[[str], None] | None = None,
+    executor=None,
 ) -> tuple[dict, dict]:
     """Run the validation experiment (see module docstring).
+
+    ``executor`` (:func:`empirical.make_executor`) runs the sweeps' work units in this
+    process (default) or on a Dask cluster; the hysteresis loop is sequential
+    (warm-started) and always runs here.
 
     Returns
     -------
@@ -217,11 +222,12 @@ def run_validation(
         grid = _grid(preds, cfg.n_gamma)
         say(f"D={D}: sweep of {grid.size} gammas x {len(sweep_cfg.inits or []) or 'default'} inits")
         sw = sweep_gamma(spec, data, grid, sweep_cfg, out_dir=out_dir, tag=f"D{D}", resume=resume,
-                         device=device, progress=progress)
+                         device=device, progress=progress, executor=executor)
         say(f"D={D}: refining change points of R_L to {cfg.refine_rtol:g}")
         sw, cps_RL, info = refine_sweep(spec, data, sw, sweep_cfg, signal="R_L", rtol=cfg.refine_rtol,
                                         n_new=cfg.refine_new, max_rounds=cfg.refine_rounds, detect_kwargs=detect_kw,
-                                        out_dir=out_dir, tag=f"D{D}", device=device, progress=progress)
+                                        out_dir=out_dir, tag=f"D{D}", device=device, progress=progress,
+                                        executor=executor)
         ok = sw.ok()
         n_div = int((~ok).sum())
         n_nc = int(sum(1 for r in sw.records if r["status"] == "not_converged"))

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._scheduler import add_scheduler_argument, make_executor
+
 DEFAULT_OUT = "l2phase-report"
 
 # The files the command promises (tests check each one).
@@ -55,6 +57,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the data and every initialisation")
     p.add_argument("--depths", default=None, help="comma-separated depths D >= 1 (default 1,2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_scheduler_argument(p)
     p.set_defaults(func=run)
 
 
@@ -98,6 +101,10 @@ def run(args) -> int:
         import shutil
 
         shutil.rmtree(out / "points")
+    executor = make_executor(args.scheduler)
+    if args.scheduler:
+        print(f"l2phase validate: running sweeps on {executor.description}"
+              + (f"; dashboard: {executor.dashboard_link}" if executor.dashboard_link else ""), file=sys.stderr)
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -108,10 +115,12 @@ def run(args) -> int:
             cfg, out, resume=args.resume,
             progress=(bar.update if bar is not None else None),
             log=(lambda s: bar.set_postfix_str(s, refresh=True)) if bar is not None else None,
+            executor=executor,
         )
     finally:
         if bar is not None:
             bar.close()
+        executor.close()
     write_outputs(results, tables, out)
     verdict = "CONFIRMED" if results["confirmed"] else "NOT CONFIRMED"
     print(f"l2phase validate: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
