@@ -1,8 +1,10 @@
 """The sympy Ricci scalar (metric -> Christoffel -> Riemann) vs the closed form and DESIGN's toy values."""
 
+from fractions import Fraction
+
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from theory import critical_point, ricci_scalar_formula, ricci_scalar_symbolic, scalar_chain_curvature
@@ -25,6 +27,8 @@ coef = st.integers(-3, 3)
     px=st.fractions(-2, 2, max_denominator=5),
     py=st.fractions(-2, 2, max_denominator=5),
 )
+# found by hypothesis: nsimplify used to turn this exact rational R into a wrong surd
+@example(cs=[-2, 3, -2, 3, -2, 3, 0], px=Fraction(-1, 3), py=Fraction(-2))
 def test_symbolic_equals_closed_form_on_random_polynomials(cs, px, py):
     monomials = [x**2, x * y, y**2, x**3, x**2 * y, x * y**3, y]
     F = sum(c * m for c, m in zip(cs, monomials))

@@ -82,8 +82,9 @@ def ricci_scalar_symbolic(F: sp.Expr, variables: Sequence[sp.Symbol], point: dic
     ricci = [[sum(riemann(r, s, r, v) for r in range(P)) for v in range(P)] for s in range(P)]
     R = sum(ginv[s, v] * ricci[s][v] for s in range(P) for v in range(P))
     if point is not None:
-        R = sp.nsimplify(R.subs(point)) if all(not isinstance(val, float) for val in point.values()) else R.subs(point)
-        R = sp.simplify(R)
+        # Exact values stay exact: no nsimplify, which goes through floats and can return
+        # a wrong "simple" number for a rational with large numerator and denominator.
+        R = sp.simplify(R.subs(point))
     return R
 
 
