@@ -3,9 +3,14 @@
 Public API
 ----------
 Curvature (DESIGN section 5): :func:`ricci_scalar`, :func:`ricci_scalar_batched`,
-:func:`ricci_scalar_from_moments`.
+:func:`ricci_scalar_from_moments`;
+scalar-chain curvature maps on grids: :func:`curvature_map`, :func:`chain_gradient_hessian`.
 Zero-temperature free energy: :func:`free_energy`, :func:`free_energy_general`,
+:func:`free_energy_lean` (fast L*, dL*, d2L* only),
 :func:`locate_transitions`, :class:`ReducedLossModel`.
+Finite temperature F(gamma, T) of the scalar chain: :func:`thermal_quadrature`,
+:func:`thermal_reduced`, :func:`thermal_sampler`, :func:`susceptibility_peak`,
+:func:`escape_times`.
 Change points of curves y(gamma): :class:`ChangePointDetector`, :class:`ChangePoint`,
 :func:`detect_change_points`.
 
@@ -20,9 +25,20 @@ from .free_energy import (
     ReducedLossModel,
     free_energy,
     free_energy_general,
+    free_energy_lean,
     locate_transitions,
 )
 from .curvature import ricci_scalar, ricci_scalar_batched, ricci_scalar_from_moments
+from .curvature_maps import chain_gradient_hessian, curvature_map
+from .finite_temperature import (
+    EscapeResult,
+    ThermalCurve,
+    escape_times,
+    susceptibility_peak,
+    thermal_quadrature,
+    thermal_reduced,
+    thermal_sampler,
+)
 
 __all__ = [
     "Branch",
@@ -31,6 +47,7 @@ __all__ = [
     "ReducedLossModel",
     "free_energy",
     "free_energy_general",
+    "free_energy_lean",
     "locate_transitions",
     "ChangePoint",
     "ChangePointDetector",
@@ -39,4 +56,13 @@ __all__ = [
     "ricci_scalar",
     "ricci_scalar_batched",
     "ricci_scalar_from_moments",
+    "chain_gradient_hessian",
+    "curvature_map",
+    "EscapeResult",
+    "ThermalCurve",
+    "escape_times",
+    "susceptibility_peak",
+    "thermal_quadrature",
+    "thermal_reduced",
+    "thermal_sampler",
 ]

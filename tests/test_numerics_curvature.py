@@ -97,3 +97,75 @@ def test_bad_batched_input():
         ricci_scalar_batched(np.zeros((3, 2)), np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match="grad_norm2"):
         ricci_scalar_from_moments(1.0, 1.0, -1.0, 0.0, 0.0)
+
+
+# ---------------------------------------------------------------- curvature maps of scalar chains
+import sympy as sp  # noqa: E402
+
+from numerics import chain_gradient_hessian, curvature_map  # noqa: E402
+from theory import ricci_scalar_formula, scalar_chain_curvature  # noqa: E402
+from theory.critical_point import critical_point  # noqa: E402
+from theory.reduced_loss import SYMBOLS, network_loss_expr  # noqa: E402
+
+
+@pytest.mark.parametrize("landscape", ["loss", "error"])
+@pytest.mark.parametrize("gamma", [0.2, 0.6])
+def test_curvature_map_d1_design_closed_forms(landscape, gamma):
+    b = np.sqrt(1.0 - gamma)
+    toy = scalar_chain_curvature(1, landscape, "learning")
+    ref = float(toy.R.subs(toy.variable, gamma))
+    # analytic derivatives vs sympy's exact R: rounding only
+    assert curvature_map(1, gamma, [[b], [b]], landscape)[0, 0] == pytest.approx(ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("landscape", ["loss", "error"])
+def test_curvature_map_d2_at_gamma_c(landscape):
+    cp = critical_point(2)
+    bc = np.sqrt(cp.b_c_squared)
+    toy = scalar_chain_curvature(2, landscape, "learning")
+    ref = float(toy.R.subs(toy.variable, bc))
+    assert curvature_map(2, cp.gamma_c, [[bc], [bc], [bc]], landscape)[0, 0, 0] == pytest.approx(ref, rel=1e-10)
+    triv = scalar_chain_curvature(2, landscape, "trivial")
+    ref0 = float(triv.R.subs(triv.variable, cp.gamma_c))
+    assert curvature_map(2, cp.gamma_c, [[0.0]] * 3, landscape)[0, 0, 0] == pytest.approx(ref0, rel=1e-12, abs=1e-12)
+    if landscape == "loss":  # DESIGN section 5: 15.119 vs 3.780
+        assert round(ref, 3) == 15.119 and round(ref0, 3) == 3.780
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_curvature_map_vs_sympy_formula_off_minimum(depth):
+    expr, params = network_loss_expr(depth)
+    s = SYMBOLS
+    a, c, gam = 1.3, 0.7, 0.25
+    F = expr.subs({s["a"]: a, s["c"]: c, s["Ey2"]: 1.0, s["gamma"]: gam})
+    R = sp.lambdify(params, ricci_scalar_formula(F, params), "math")
+    axes = [np.array([-0.8, 0.3, 1.1]) + 0.1 * k for k in range(depth + 1)]
+    got = curvature_map(depth, gam, axes, "loss", a=a, c=c)
+    mesh = np.meshgrid(*axes, indexing="ij")
+    ref = np.vectorize(R)(*mesh)
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)  # same formula, two derivations
+
+
+def test_chain_gradient_is_gradient():
+    rng = np.random.default_rng(0)
+    th = rng.normal(size=(4, 3))
+    G, H = chain_gradient_hessian(th, 0.3, 1.3, 0.7)
+
+    def L(t):
+        p = np.prod(t)
+        return 1.3 * p * p - 1.4 * p + 0.3 * t @ t
+
+    h = 1e-6
+    for k in range(4):
+        fd = [(L(th[k] + h * e) - L(th[k] - h * e)) / (2 * h) for e in np.eye(3)]
+        np.testing.assert_allclose(G[k], fd, atol=1e-8)  # central differences, O(h^2)
+        np.testing.assert_allclose(H[k], H[k].T, atol=1e-14)
+
+
+def test_curvature_map_bad_input():
+    with pytest.raises(ValueError, match="grid_axes"):
+        curvature_map(2, 0.3, [[0.1], [0.2]])
+    with pytest.raises(ValueError, match="landscape"):
+        curvature_map(1, 0.3, [[0.1], [0.2]], landscape="x")
+    with pytest.raises(ValueError, match="gamma"):
+        curvature_map(1, -0.3, [[0.1], [0.2]])

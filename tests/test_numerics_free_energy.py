@@ -186,3 +186,57 @@ def test_scalar_kernel_equals_ridge_kernel(depth):
         np.testing.assert_allclose(bf.loss, bs.loss, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(bf.param_norm_sq, bs.param_norm_sq, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(bf.d2loss, bs.d2loss, rtol=1e-7, atol=1e-10)
+
+
+# ---------------------------------------------------------------- numbers vs theory.transitions
+from theory import transitions as theory_transitions  # noqa: E402
+
+
+def _spd(seed: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(d, d))
+    return X @ X.T / d + 0.2 * np.eye(d), rng.normal(size=d)
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**31 - 1), d=st.integers(1, 4), depth=st.integers(1, 4))
+def test_locate_transitions_matches_theory_general_A(seed, d, depth):
+    A, beta = _spd(seed, d)
+    ey2 = float(beta @ np.linalg.solve(A, beta)) + 0.3
+    (ref,) = theory_transitions(A, beta, ey2, depth)
+    (t,) = locate_transitions(depth, A=A, beta=beta, ey2=ey2)
+    # numerics: bisection to 1e-13; theory: brentq on the ridge branch to tol=1e-9 (D >= 2), exact for D = 1
+    assert t.gamma_c == pytest.approx(ref.gamma_c, rel=1e-7)
+    assert t.order == ref.order
+    assert t.spinodal == pytest.approx(ref.spinodal, rel=1e-6)
+    assert t.latent_heat == pytest.approx(ref.latent_heat, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**31 - 1), k=st.integers(2, 3), depth=st.integers(1, 4), a=st.floats(0.5, 2.0))
+def test_locate_transitions_whitened_cascade(seed, k, depth, a):
+    rng = np.random.default_rng(seed)
+    B = rng.normal(size=(4, k))
+    ey2 = float(np.sum(B * B)) / a + 0.5
+    ref = theory_transitions(a * np.eye(4), B, ey2, depth)
+    got = locate_transitions(depth, A=a * np.eye(4), beta=B, ey2=ey2)
+    assert len(got) == len(ref) == k
+    for t, r in zip(got, ref):
+        # scalar modes: numeric bisection vs sympy closed form (rel 1e-13 bracket; 1e-7 contract)
+        assert t.gamma_c == pytest.approx(r.gamma_c, rel=1e-7)
+        assert t.mode == r.mode and t.order == r.order
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 8])
+def test_lean_path_equals_full_sweep(depth):
+    from numerics import free_energy_lean
+
+    g = np.concatenate([np.linspace(1e-4, 1.5, 3000), [0.7, 0.05]])  # sorted grid, then jumps back
+    fe = free_energy(g, depth, a=1.3, c=0.7, ey2=0.6)
+    loss, d1, d2 = free_energy_lean(g, depth, a=1.3, c=0.7, ey2=0.6)
+    ref = optimal_solution(depth, 1.3, 0.7, g, ey2=0.6)
+    # two Newton kernels (different starts/stopping) and numpy's companion-matrix roots: rounding level
+    np.testing.assert_allclose(loss, fe.loss, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(loss, ref.loss, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(d1, fe.param_norm_sq, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(d2, fe.d2loss, rtol=1e-9, atol=1e-11)
