@@ -35,6 +35,34 @@ from .data import (
     synthetic_teacher,
 )
 from .hysteresis import HysteresisResult, branch_drops, hysteresis_loop
+from .init_diagram import (
+    InitDiagramConfig,
+    InitDiagramResult,
+    boundary_crossing,
+    fit_rd_slope,
+    run_init_diagram,
+)
+from .init_plots import (
+    plot_condensation_scatter,
+    plot_init_heatmap,
+    plot_neff_trend,
+    plot_rd_vs_width,
+    plot_slope_rows,
+    plot_theory_diagram,
+)
+from .two_layer import (
+    TWO_LAYER_DATASETS,
+    TwoLayerData,
+    TwoLayerRun,
+    angle_amplitude,
+    condensation_metrics,
+    cosine_similarity_matrix,
+    effective_orientations,
+    initial_draws,
+    train_normalised,
+    train_plain,
+    two_layer_dataset,
+)
 from .models import ACTIVATIONS, NetSpec, end_to_end_matrix, error, forward, loss, penalty
 from .executors import CLUSTER_INSTALL_HINT, DaskExecutor, Executor, InProcessExecutor, make_executor
 from .sweep import (
@@ -68,4 +96,27 @@ __all__ = [
     "loss_grad_hessian", "match_transitions", "penalty", "point_seed", "predicted_transitions",
     "read_idx", "refine_sweep", "run_validation", "sweep_gamma", "synthetic_teacher", "theory_curves",
     "train_batched", "write_csv",
+    # two-layer ReLU initialisation phase diagram (seed 002)
+    "InitDiagramConfig",
+    "InitDiagramResult",
+    "boundary_crossing",
+    "fit_rd_slope",
+    "run_init_diagram",
+    "plot_condensation_scatter",
+    "plot_init_heatmap",
+    "plot_neff_trend",
+    "plot_rd_vs_width",
+    "plot_slope_rows",
+    "plot_theory_diagram",
+    "TWO_LAYER_DATASETS",
+    "TwoLayerData",
+    "TwoLayerRun",
+    "angle_amplitude",
+    "condensation_metrics",
+    "cosine_similarity_matrix",
+    "effective_orientations",
+    "initial_draws",
+    "train_normalised",
+    "train_plain",
+    "two_layer_dataset",
 ]

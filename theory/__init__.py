@@ -8,6 +8,9 @@ Orders (computed by :func:`critical_point`, Ehrenfest): D = 1 second order, D >=
 order, D = 0 no transition.  Seed 001's first line and seed 000's v1 abstract state it
 reversed; the later version of seed 000 and seed 001's abstract body agree with this.
 
+Two-layer ReLU initialisation phase diagram (seed 002): :mod:`theory.init_scaling`
+(its coordinates are called gamma_energy / gamma_dynamic, never gamma).
+
 This package never imports torch or numba.
 """
 
@@ -20,6 +23,23 @@ from .critical_point import (
     optimal_solution,
 )
 from .general_data import Transition, ridge_branch_critical_point, transitions
+from .init_scaling import (
+    INIT_REGIMES,
+    PAPER_PLACEMENT,
+    NAMED_INITS,
+    InitCoordinates,
+    InitScaling,
+    NamedInit,
+    boundary_gamma_energy,
+    boundary_distance,
+    heuristic_rd_slope,
+    init_coordinates_finite_m,
+    init_coordinates_fit,
+    init_regime,
+    named_init,
+    normalised_scales,
+    normalised_step,
+)
 from .noise import noise_factor, noisy_covariance
 from .order import Branch, EhrenfestResult, ehrenfest_order
 from .reduced_loss import SYMBOLS, network_loss_expr, reduced_loss, reduced_loss_expr
@@ -38,6 +58,21 @@ from .validation import (
 )
 
 __all__ = [
+    "INIT_REGIMES",
+    "PAPER_PLACEMENT",
+    "NAMED_INITS",
+    "InitCoordinates",
+    "InitScaling",
+    "NamedInit",
+    "boundary_gamma_energy",
+    "boundary_distance",
+    "heuristic_rd_slope",
+    "init_coordinates_finite_m",
+    "init_coordinates_fit",
+    "init_regime",
+    "named_init",
+    "normalised_scales",
+    "normalised_step",
     "Branch",
     "CollapseThreshold",
     "CriticalPoint",
