@@ -10,7 +10,11 @@ Conventions (DESIGN section 3)
 ------------------------------
 * D hidden layers -> D + 1 weight matrices W_1 (width x d), ..., W_{D+1} (k x width);
   ``activation="linear"`` is a deep linear network, f(x) = W_{D+1} ... W_1 x.
-* Error  E(theta) = mean over samples of ||f(x) - y||^2 (sum over the k outputs, no 1/2).
+* Error  E(theta) = mean over samples of ||f(x) - y||^2 (sum over the k outputs, no 1/2);
+  with ``objective="cross_entropy"`` E(theta) = mean over samples of
+  logsumexp_k f_k(x) - sum_k y_k f_k(x) (softmax cross-entropy with target
+  probabilities y, one-hot for labels; torch ``CrossEntropyLoss()`` (mean) + weight
+  decay lam is then gamma = lam/2, with no division by the number of outputs).
 * Loss   L_gamma(theta) = E(theta) + gamma * sum_l ||W_l||_F^2 (weights only: biases,
   when present, are not penalised).
 
@@ -37,6 +41,7 @@ from theory.validation import check_depth
 
 __all__ = [
     "ACTIVATIONS",
+    "OBJECTIVES",
     "NetSpec",
     "forward",
     "error",
@@ -46,6 +51,8 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("linear", "relu", "tanh")
+#: Error terms E(theta) of the loss (see the module docstring).
+OBJECTIVES = ("mse", "cross_entropy")
 
 
 def _check_pos_int(x: Any, name: str) -> int:
@@ -72,6 +79,9 @@ class NetSpec:
         Hidden nonlinearity ("linear" = deep linear network).
     bias : bool
         Whether every layer has a bias (not penalised by gamma).
+    objective : {"mse", "cross_entropy"}
+        Error term E(theta): mean squared error (default, the theory's) or softmax
+        cross-entropy against target probabilities Y (one-hot rows for labels).
     """
 
     in_dim: int
@@ -80,6 +90,7 @@ class NetSpec:
     width: int = 1
     activation: str = "linear"
     bias: bool = False
+    objective: str = "mse"
 
     def __post_init__(self) -> None:
         _check_pos_int(self.in_dim, "in_dim")
@@ -90,6 +101,8 @@ class NetSpec:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if not isinstance(self.bias, bool):
             raise TypeError(f"bias must be a bool, got {self.bias!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
 
     # ----------------------------------------------------------------- layout
     @property
@@ -210,8 +223,16 @@ def forward(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor) -> torch.Tensor
 
 
 def error(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """E(theta) = mean_samples ||f(x) - y||^2 (sum over outputs, no 1/2); shape theta.shape[:-1]."""
-    r = _forward_fm(spec, theta, X.transpose(-1, -2)) - Y.transpose(-1, -2)
+    """E(theta) = mean_samples ||f(x) - y||^2 (sum over outputs, no 1/2); shape theta.shape[:-1].
+
+    With ``spec.objective == "cross_entropy"``: E = mean_samples [logsumexp_k f_k - sum_k y_k f_k]
+    (softmax cross-entropy; equals -log softmax(f)_label for one-hot rows of Y).
+    """
+    out = _forward_fm(spec, theta, X.transpose(-1, -2))
+    YT = Y.transpose(-1, -2)
+    if spec.objective == "cross_entropy":
+        return (torch.logsumexp(out, dim=-2) - (YT * out).sum(-2)).mean(-1)
+    r = out - YT
     return (r * r).sum(-2).mean(-1)
 
 
