@@ -6,6 +6,8 @@ Two landscapes (DESIGN section 5): the **error** E(theta) = mean ||f(x) - y||^2 
 .. math:: H_L = H_E + 2\gamma M,\qquad G_L = G_E + 2\gamma M\theta
 
 (M = diagonal 0/1 mask of the penalised weight entries; biases are not penalised).
+For other model specs (:mod:`empirical.models`, e.g. a VAE with KL weight beta) the same
+code uses H_L = H_E + knob H_P and G_L = G_E + knob G_P of their own penalty P.
 With G, H of a landscape and W = 1 + |G|^2, the scalar curvature of its graph is
 
 .. math:: R = \frac{(\operatorname{tr}H)^2 - \operatorname{tr}H^2}{W}
@@ -34,12 +36,13 @@ from torch.func import grad, jvp, vmap
 
 import numerics
 
-from .models import NetSpec, error
+from .models import NetSpec, error, penalty
 
 __all__ = [
     "CurvatureResult",
     "loss_grad_hessian",
     "error_grad_hessian",
+    "penalty_grad_hessian",
     "hvp_error",
     "curvature_exact",
     "curvature_matrix_free",
@@ -49,13 +52,14 @@ __all__ = [
 
 
 class _GraphHVP:
-    """V (B, m, P) -> H_E V via double backward through one retained graph (memoised on V)."""
+    """V (B, m, P) -> H V of a per-run scalar ``fn(theta) -> (B,)`` via double backward
+    through one retained graph (memoised on V)."""
 
-    def __init__(self, spec, theta, X, Y):
+    def __init__(self, fn, theta):
         self.t = theta.detach().requires_grad_(True)
         with torch.enable_grad():
-            E = error(spec, self.t, X, Y)
-            (self.G,) = torch.autograd.grad(E.sum(), self.t, create_graph=True)
+            F = fn(self.t)
+            (self.G,) = torch.autograd.grad(F.sum(), self.t, create_graph=True)
         self._cache: list = []
 
     def __call__(self, V):
@@ -72,6 +76,40 @@ class _GraphHVP:
         return out
 
 
+#: Numbers of autograd graph memory one batch of Hessian rows may take (~0.4 GB in float64).
+HESSIAN_ROW_BUDGET = 5e7
+
+
+def _grad_hessian(fn, theta: torch.Tensor, row_cost: float):
+    """F, grad F, Hessian of a per-run scalar ``fn(theta) -> (B,)`` for every row of theta.
+
+    The sum over runs is separable, so row j of *every* run's Hessian is the gradient of
+    sum_b (grad F(theta_b))_j: batched double-backward products (``is_grads_batched``),
+    about twice as fast on CPU as ``vmap(torch.func.hessian)`` (the tests' reference).
+    Rows go in chunks of at most HESSIAN_ROW_BUDGET / ``row_cost`` (graph numbers per
+    row), so a large data set does not need P times the graph memory at once.
+    """
+    t = theta.detach().requires_grad_(True)
+    with torch.enable_grad():
+        F = fn(t)
+        (G,) = torch.autograd.grad(F.sum(), t, create_graph=True)
+        B, P = t.shape
+        H = torch.zeros(B, P, P, dtype=t.dtype, device=t.device)
+        if G.requires_grad:  # else F is affine in theta: H = 0
+            rows = max(1, min(P, int(HESSIAN_ROW_BUDGET // max(row_cost, 1.0))))
+            eye = torch.eye(P, dtype=t.dtype, device=t.device)
+            for lo in range(0, P, rows):
+                hi = min(P, lo + rows)
+                (Hr,) = torch.autograd.grad(G, t, grad_outputs=eye[lo:hi].unsqueeze(1).expand(hi - lo, B, P),
+                                            is_grads_batched=True, retain_graph=hi < P)
+                H[:, lo:hi, :] = Hr.transpose(0, 1)
+    return F.detach(), G.detach(), H
+
+
+def _row_cost(spec, B: int, X: torch.Tensor) -> float:
+    return float(B * X.shape[0] * spec.graph_width)
+
+
 def _single_error(spec: NetSpec, X: torch.Tensor, Y: torch.Tensor):
     def f(th):
         return error(spec, th, X, Y)
@@ -80,35 +118,40 @@ def _single_error(spec: NetSpec, X: torch.Tensor, Y: torch.Tensor):
 
 
 def error_grad_hessian(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor):
-    """E, grad E and Hessian of E for every row: theta (B, P) -> (B,), (B, P), (B, P, P).
+    """E, grad E and Hessian of E for every row: theta (B, P) -> (B,), (B, P), (B, P, P)."""
+    return _grad_hessian(lambda t: error(spec, t, X, Y), theta, _row_cost(spec, theta.shape[0], X))
 
-    The summed error sum_b E(theta_b) is separable, so row j of *every* run's Hessian is
-    the gradient of sum_b (grad E(theta_b))_j: P batched double-backward products in one
-    call (``is_grads_batched``), about twice as fast on CPU as ``vmap(torch.func.hessian)``
-    (which the tests use as the independent reference).
+
+def penalty_grad_hessian(spec, theta: torch.Tensor, X: torch.Tensor):
+    """The penalty term P (L = E + knob * P), its gradient and Hessian per row.
+
+    L2 penalty of a :class:`NetSpec`: P = theta^T M theta, grad 2 M theta, Hessian 2 M
+    exactly (M the 0/1 mask of penalised weights).  Other specs (e.g. a VAE's KL term):
+    by double backward like the error.
     """
-    t = theta.detach().requires_grad_(True)
-    with torch.enable_grad():
-        E = error(spec, t, X, Y)
-        (G,) = torch.autograd.grad(E.sum(), t, create_graph=True)
-        B, P = t.shape
-        eye = torch.eye(P, dtype=t.dtype, device=t.device).unsqueeze(1).expand(P, B, P)
-        if G.requires_grad:
-            (Hr,) = torch.autograd.grad(G, t, grad_outputs=eye, is_grads_batched=True)
-        else:  # E is affine in theta (cannot happen for D >= 0 nets, kept for safety)
-            Hr = torch.zeros(P, B, P, dtype=t.dtype, device=t.device)
-    return E.detach(), G.detach(), Hr.transpose(0, 1).contiguous()
+    if isinstance(spec, NetSpec):
+        m = spec.weight_mask(theta.dtype, theta.device)
+        B = theta.shape[0]
+        return (((theta * theta) * m).sum(-1), 2 * m * theta,
+                torch.diag_embed((2 * m).expand(B, -1)).contiguous())
+    return _grad_hessian(lambda t: penalty(spec, t, X), theta, _row_cost(spec, theta.shape[0], X))
 
 
 def loss_grad_hessian(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, gamma: torch.Tensor):
-    """L_gamma, its gradient and Hessian per row (gamma (B,)): H_L = H_E + 2 gamma M."""
+    """L_gamma, its gradient and Hessian per row (gamma (B,)): H_L = H_E + gamma H_P (= H_E + 2 gamma M for L2)."""
     E, G, H = error_grad_hessian(spec, theta, X, Y)
-    m = spec.weight_mask(theta.dtype, theta.device)
-    g2 = (2 * gamma)[:, None]
-    L = E + gamma * ((theta * theta) * m).sum(-1)
-    G = G + g2 * m * theta
-    H = H + torch.diag_embed(g2 * m)
-    return L, G, H
+    Pn, GP, HP = penalty_grad_hessian(spec, theta, X)
+    g = gamma[:, None]
+    return E + gamma * Pn, G + g * GP, H + g[:, :, None] * HP
+
+
+def _penalty_hvp(spec, theta: torch.Tensor, X: torch.Tensor):
+    """(hv, grad): V (B, m, P) -> H_P V and grad P; exact 2 M V, 2 M theta for the L2 penalty."""
+    if isinstance(spec, NetSpec):
+        mask = spec.weight_mask(theta.dtype, theta.device)
+        return (lambda V: 2 * mask * V), 2 * mask * theta
+    hv = _GraphHVP(lambda t: penalty(spec, t, X), theta)
+    return hv, hv.G.detach()
 
 
 def hvp_error(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
@@ -188,9 +231,9 @@ def curvature_exact(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torc
     B = theta.shape[0]
     gam = _gamma_tensor(gamma, B, theta)
     E, GE, HE = error_grad_hessian(spec, theta, X, Y)
-    m = spec.weight_mask(theta.dtype, theta.device)
-    GL = GE + (2 * gam)[:, None] * m * theta
-    HL = HE + torch.diag_embed((2 * gam)[:, None] * m)
+    _, GP, HP = penalty_grad_hessian(spec, theta, X)
+    GL = GE + gam[:, None] * GP
+    HL = HE + gam[:, None, None] * HP
     GE_n, HE_n = GE.cpu().numpy(), HE.cpu().numpy()
     GL_n, HL_n = GL.cpu().numpy(), HL.cpu().numpy()
     R_E = numerics.ricci_scalar_batched(GE_n, HE_n)
@@ -320,18 +363,19 @@ def curvature_matrix_free(
     theta = _check_theta(spec, theta)
     B, P = theta.shape
     gam = _gamma_tensor(gamma, B, theta)
-    mask = spec.weight_mask(theta.dtype, theta.device)
 
     # One retained gradient graph; every H_E v is one batched double-backward over the
     # probes.  The loss landscape reuses the error landscape's products of the same probes
-    # (H_L v = H_E v + 2 gamma M v), so Hutchinson costs n_probes + 2 HVPs for both.
-    hv_E = _GraphHVP(spec, theta, X, Y)
+    # (H_L v = H_E v + gamma H_P v, H_P = 2 M for L2), so Hutchinson costs n_probes + 2 HVPs
+    # for both.
+    hv_E = _GraphHVP(lambda t: error(spec, t, X, Y), theta)
+    hv_P, GP = _penalty_hvp(spec, theta, X)
 
     def hv_L(V):
-        return hv_E(V) + (2 * gam)[:, None, None] * mask * V
+        return hv_E(V) + gam[:, None, None] * hv_P(V)
 
     GE = hv_E.G.detach()
-    GL = GE + (2 * gam)[:, None] * mask * theta
+    GL = GE + gam[:, None] * GP
     out = {}
     for name, hv, G in (("E", hv_E, GE), ("L", hv_L, GL)):
         mom = hutchinson_moments(hv, B, P, n_probes, method=method, seed=seed, dtype=theta.dtype, device=theta.device)
@@ -368,11 +412,11 @@ def hessian_extreme_eigenvalues(
         raise ValueError(f"landscape must be 'loss' or 'error', got {landscape!r}")
     P = spec.n_params
     g = float(gamma) if landscape == "loss" else 0.0
-    mask = spec.weight_mask(theta.dtype, theta.device)
+    hv_P, _ = _penalty_hvp(spec, theta, X)
 
     def mv(v):
         V = torch.as_tensor(np.asarray(v, dtype=float).reshape(1, 1, P), dtype=theta.dtype, device=theta.device)
-        out = hvp_error(spec, theta, X, Y, V)[0, 0] + 2 * g * mask * V[0, 0]
+        out = hvp_error(spec, theta, X, Y, V)[0, 0] + g * hv_P(V)[0, 0]
         return out.detach().cpu().numpy()
 
     if P <= 2 * k + 2:  # too small for ARPACK: dense from HVPs of the basis

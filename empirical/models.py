@@ -18,6 +18,16 @@ Conventions (DESIGN section 3)
 * Loss   L_gamma(theta) = E(theta) + gamma * sum_l ||W_l||_F^2 (weights only: biases,
   when present, are not penalised).
 
+Other models
+------------
+:func:`error`, :func:`penalty` and :func:`loss` are the objective of *any* model spec:
+a spec that is not a :class:`NetSpec` provides ``n_params``, ``in_dim``, ``out_dim``,
+``graph_width`` (numbers per sample in its autograd graph, for memory budgets) and the
+methods ``error(theta, X, Y)``, ``penalty(theta, X)`` and ``init(n, scale, generator=...)``.
+The objective is then L = error + knob * penalty, and the batched trainer
+(:func:`empirical.train_batched`) and the curvature code (:mod:`empirical.curvature`)
+work unchanged: e.g. :class:`empirical.VAESpec`, whose knob is the KL weight beta.
+
 Example
 -------
 >>> import torch
@@ -128,6 +138,11 @@ class NetSpec:
         return out
 
     @property
+    def graph_width(self) -> int:
+        """Numbers per sample held in the autograd graph of a forward pass (input + layer outputs)."""
+        return self.in_dim + sum(o for o, _ in self.layer_shapes)
+
+    @property
     def n_params(self) -> int:
         """P, the length of a flat parameter vector."""
         return sum(o * i + (o if self.bias else 0) for o, i in self.layer_shapes)
@@ -228,6 +243,8 @@ def error(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor) 
     With ``spec.objective == "cross_entropy"``: E = mean_samples [logsumexp_k f_k - sum_k y_k f_k]
     (softmax cross-entropy; equals -log softmax(f)_label for one-hot rows of Y).
     """
+    if not isinstance(spec, NetSpec):
+        return spec.error(theta, X, Y)
     out = _forward_fm(spec, theta, X.transpose(-1, -2))
     YT = Y.transpose(-1, -2)
     if spec.objective == "cross_entropy":
@@ -236,16 +253,25 @@ def error(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor) 
     return (r * r).sum(-2).mean(-1)
 
 
-def penalty(spec: NetSpec, theta: torch.Tensor) -> torch.Tensor:
-    """sum_l ||W_l||_F^2 (weights only); shape theta.shape[:-1]."""
+def penalty(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+    """sum_l ||W_l||_F^2 (weights only); shape theta.shape[:-1].
+
+    For a spec that is not a :class:`NetSpec`, its own ``penalty(theta, X)`` (which may
+    depend on the data, e.g. a VAE's KL term).
+    """
+    if not isinstance(spec, NetSpec):
+        return spec.penalty(theta, X)
     if not spec.bias:
         return (theta * theta).sum(-1)
     return sum((W * W).sum((-1, -2)) for W, _ in spec.unflatten(theta))
 
 
 def loss(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, gamma) -> torch.Tensor:
-    """L_gamma(theta) = E(theta) + gamma * sum_l ||W_l||_F^2 (``gamma`` broadcast over runs)."""
-    return error(spec, theta, X, Y) + gamma * penalty(spec, theta)
+    """L_gamma(theta) = E(theta) + gamma * sum_l ||W_l||_F^2 (``gamma`` broadcast over runs).
+
+    Any other model spec: error + gamma * penalty (gamma is then that model's knob).
+    """
+    return error(spec, theta, X, Y) + gamma * penalty(spec, theta, X)
 
 
 def end_to_end_matrix(spec: NetSpec, theta: torch.Tensor) -> torch.Tensor:

@@ -56,6 +56,10 @@ __all__ = [
     "atomic_write_text",
     "write_csv",
     "point_seed",
+    "run_work_unit",
+    "pending_points",
+    "collect_points",
+    "assemble_result",
 ]
 
 #: Scalar columns of a sweep record (CSV order).  ``sv_1..sv_k`` follow for linear nets.
@@ -203,16 +207,28 @@ class SweepConfig:
 
 @dataclass
 class SweepResult:
-    """Records sorted by gamma (one dict per gamma) and the chosen parameters (n, P)."""
+    """Records sorted by the knob (one dict per value) and the chosen parameters (n, P).
+
+    ``knob`` names the swept quantity, the record key holding its value: "gamma" (L2
+    strength) here, "beta" (KL weight) for :func:`empirical.sweep_beta`.
+    """
 
     records: list[dict]
     thetas: np.ndarray
-    spec: NetSpec
+    spec: Any
     tag: str = "sweep"
+    knob: str = "gamma"
+
+    @property
+    def values(self) -> np.ndarray:
+        """The swept values (gamma, or beta for a VAE sweep), ascending."""
+        return np.array([r[self.knob] for r in self.records], dtype=float)
 
     @property
     def gamma(self) -> np.ndarray:
-        return np.array([r["gamma"] for r in self.records], dtype=float)
+        if self.knob != "gamma":
+            raise AttributeError(f"this sweep is over {self.knob!r}, not gamma: use .values")
+        return self.values
 
     def column(self, name: str) -> np.ndarray:
         return np.array([r.get(name, np.nan) for r in self.records], dtype=float)
@@ -226,16 +242,17 @@ def _point_path(out_dir: Path, tag: str, gamma: float) -> Path:
     return out_dir / "points" / tag / f"g_{float(gamma).hex().replace('+', '')}.json"
 
 
-def _load_points(out_dir: Path, tag: str) -> dict[float, dict]:
+def _load_points(out_dir: Path, tag: str, knob: str = "gamma") -> dict[float, dict]:
     d = out_dir / "points" / tag
     pts = {}
     if d.is_dir():
         for p in sorted(d.glob("g_*.json")):
             try:
                 rec = json.loads(p.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, OSError):
+                value = float(rec[knob])
+            except (json.JSONDecodeError, OSError, KeyError, TypeError, ValueError):
                 continue  # unreadable file: the point is simply redone
-            pts[float(rec["gamma"])] = _decode(rec)
+            pts[value] = _decode(rec)
     return pts
 
 
@@ -277,9 +294,12 @@ class _ChunkTask:
     device: str | None
     n_threads: int
 
+    def run(self) -> list[dict]:
+        return _train_chunk_inner(self)
 
-def _train_chunk(task: _ChunkTask) -> list[dict]:
-    """Train, select and measure one block of gammas; returns one record per gamma.
+
+def run_work_unit(task) -> list[dict]:
+    """Run one work unit of a sweep (``task.run()``) with the task's intra-op thread count.
 
     Runs wherever the executor puts it (this process or a cluster worker): it depends
     only on the task, so the same task gives the same numbers anywhere (CPU, float64).
@@ -291,10 +311,52 @@ def _train_chunk(task: _ChunkTask) -> list[dict]:
     if task.n_threads != threads_before:
         torch.set_num_threads(task.n_threads)
     try:
-        return _train_chunk_inner(task)
+        return task.run()
     finally:
         if torch.get_num_threads() != threads_before:
             torch.set_num_threads(threads_before)
+
+
+def pending_points(values, *, knob: str, out_dir, tag: str, resume: bool,
+                   previous: SweepResult | None = None) -> tuple[dict[float, dict], list[float]]:
+    """(points already done, values still to run) of a resumable sweep.
+
+    Done points come from ``out_dir/points/<tag>/`` (with ``resume``) and from a
+    ``previous`` result of the same configuration (thetas included, so they are not redone).
+    """
+    done: dict[float, dict] = _load_points(Path(out_dir), tag, knob) if (resume and out_dir is not None) else {}
+    if previous is not None:
+        for rec, th in zip(previous.records, previous.thetas):
+            done.setdefault(float(rec[knob]), dict(rec, theta=[float(x) for x in th]))
+    return done, [float(v) for v in values if float(v) not in done]
+
+
+def collect_points(units, done: dict[float, dict], *, knob: str, out_dir, tag: str,
+                   executor: Executor | None = None, progress: Callable[[int], None] | None = None) -> None:
+    """Run the work units (:func:`run_work_unit`) and write every finished point once, atomically.
+
+    Units may finish in any order (cluster); each point is encoded, written by this
+    process (temp file + rename) and added to ``done``, so a retried or duplicated unit
+    cannot lose or corrupt a point.
+    """
+    runner = executor if executor is not None else InProcessExecutor()
+    out = Path(out_dir) if out_dir is not None else None
+    for _, recs_chunk in runner.map_unordered(run_work_unit, units):
+        for rec in recs_chunk:
+            text = _encode(rec)
+            done[float(rec[knob])] = _decode(json.loads(text))
+            if out is not None:
+                atomic_write_text(_point_path(out, tag, float(rec[knob])), text)
+        if progress is not None:
+            progress(len(recs_chunk))
+
+
+def assemble_result(done: dict[float, dict], values, spec, *, tag: str, knob: str) -> SweepResult:
+    """SweepResult of the points ``done`` at ``values`` (sorted), thetas split off the records."""
+    recs = [done[float(v)] for v in values]
+    thetas = np.array([r["theta"] for r in recs], dtype=float).reshape(len(recs), spec.n_params)
+    recs = [{k: v for k, v in r.items() if k != "theta"} for r in recs]
+    return SweepResult(records=recs, thetas=thetas, spec=spec, tag=tag, knob=knob)
 
 
 def _train_chunk_inner(task: _ChunkTask) -> list[dict]:
@@ -408,12 +470,7 @@ def sweep_gamma(
         raise ValueError("resume=True needs out_dir")
     if spec.in_dim != data.in_dim or spec.out_dim != data.out_dim:
         raise ValueError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
-    out = Path(out_dir) if out_dir is not None else None
-    done: dict[float, dict] = _load_points(out, tag) if (resume and out is not None) else {}
-    if previous is not None:
-        for rec, th in zip(previous.records, previous.thetas):
-            done.setdefault(float(rec["gamma"]), dict(rec, theta=[float(x) for x in th]))
-    todo = [g for g in g_all if float(g) not in done]
+    done, todo = pending_points(g_all, knob="gamma", out_dir=out_dir, tag=tag, resume=resume, previous=previous)
     inits = cfg.inits if cfg.inits is not None else default_inits(spec)
     if not inits:
         raise ValueError("config.inits is empty")
@@ -425,18 +482,5 @@ def sweep_gamma(
                    None if device is None else str(device), torch.get_num_threads())
         for i in range(0, len(todo), cfg.chunk_size)
     ]
-    runner = executor if executor is not None else InProcessExecutor()
-    # Work units may finish in any order (cluster); each finished point is written once,
-    # atomically, by this process, so a retried or duplicated unit cannot corrupt a file.
-    for _, recs_chunk in runner.map_unordered(_train_chunk, units):
-        for rec in recs_chunk:
-            text = _encode(rec)
-            done[float(rec["gamma"])] = _decode(json.loads(text))
-            if out is not None:
-                atomic_write_text(_point_path(out, tag, float(rec["gamma"])), text)
-        if progress is not None:
-            progress(len(recs_chunk))
-    recs = [done[float(g)] for g in g_all]
-    thetas = np.array([r["theta"] for r in recs], dtype=float).reshape(len(recs), spec.n_params)
-    recs = [{k: v for k, v in r.items() if k != "theta"} for r in recs]
-    return SweepResult(records=recs, thetas=thetas, spec=spec, tag=tag)
+    collect_points(units, done, knob="gamma", out_dir=out_dir, tag=tag, executor=executor, progress=progress)
+    return assemble_result(done, g_all, spec, tag=tag, knob="gamma")

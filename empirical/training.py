@@ -223,9 +223,12 @@ def train_batched(
 ) -> TrainResult:
     r"""Minimise L_gamma_b(theta_b) = E(theta_b) + gamma_b sum_l ||W_l||_F^2 for every row b.
 
+    Any model spec with ``error``/``penalty`` methods trains the same way (L = error +
+    gamma_b * penalty, see :mod:`empirical.models`); ``param_norm_sq`` is then its penalty.
+
     Parameters
     ----------
-    spec : NetSpec
+    spec : NetSpec (or another model spec)
     theta0 : (B, P) tensor
         Starting points (not modified).
     X, Y : (N, d), (N, k) tensors
@@ -270,7 +273,7 @@ def train_batched(
     # final, uniform measurement
     with torch.no_grad():
         E = error(spec, theta, X, Y)
-        pn = penalty(spec, theta)
+        pn = penalty(spec, theta, X)
     L, g = _loss_and_grad(spec, theta, X, Y, gamma)
     gn = torch.linalg.vector_norm(g, dim=-1)
     finite = torch.isfinite(L) & torch.isfinite(gn)
