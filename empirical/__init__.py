@@ -5,6 +5,7 @@ L = E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2 (no 1/2, biases not penalised);
 networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.models`).
 """
 
+from .accuracy_regimes import CURVE_SIGNALS, accuracy_regimes, classification_metrics
 from .changepoints import (
     KIND_OF_ORDER,
     PredictedTransition,
@@ -23,15 +24,20 @@ from .curvature import (
     hutchinson_moments,
     hvp_error,
     loss_grad_hessian,
+    penalty_grad_hessian,
 )
 from .data import (
+    MNIST_ENV,
     MNIST_SOURCES,
     Dataset,
+    classification_split,
     data_stats,
     download_mnist,
     load_digits_dataset,
     load_mnist,
     read_idx,
+    resolve_mnist_path,
+    synthetic_autoencoder,
     synthetic_teacher,
 )
 from .hysteresis import HysteresisResult, branch_drops, hysteresis_loop
@@ -63,10 +69,14 @@ from .two_layer import (
     train_plain,
     two_layer_dataset,
 )
-from .models import ACTIVATIONS, NetSpec, end_to_end_matrix, error, forward, loss, penalty
+from .models import ACTIVATIONS, OBJECTIVES, NetSpec, end_to_end_matrix, error, forward, loss, penalty
 from .executors import CLUSTER_INSTALL_HINT, DaskExecutor, Executor, InProcessExecutor, make_executor
 from .sweep import (
     RECORD_FIELDS,
+    assemble_result,
+    collect_points,
+    pending_points,
+    run_work_unit,
     InitSpec,
     SweepConfig,
     SweepResult,
@@ -78,15 +88,20 @@ from .sweep import (
     write_csv,
 )
 from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
+from .vae import VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, sweep_beta, theory_collapse_thresholds
 from .validation import SIGNALS, ValidationConfig, run_validation, theory_curves
 
 __all__ = [
+    "CURVE_SIGNALS", "accuracy_regimes", "classification_metrics", "classification_split", "MNIST_ENV",
+    "resolve_mnist_path", "synthetic_autoencoder", "VAE_ACTIVATIONS", "VAESpec", "VAESweepConfig", "collapse_analysis", "sweep_beta",
+    "theory_collapse_thresholds", "assemble_result", "collect_points", "pending_points", "run_work_unit",
+    "penalty_grad_hessian",
     "CLUSTER_INSTALL_HINT",
     "DaskExecutor",
     "Executor",
     "InProcessExecutor",
     "make_executor",
-    "ACTIVATIONS", "CurvatureResult", "Dataset", "HysteresisResult", "InitSpec", "KIND_OF_ORDER",
+    "ACTIVATIONS", "OBJECTIVES", "CurvatureResult", "Dataset", "HysteresisResult", "InitSpec", "KIND_OF_ORDER",
     "MNIST_SOURCES", "NetSpec", "OPTIMIZERS", "PredictedTransition", "RECORD_FIELDS", "SIGNALS",
     "SweepConfig", "SweepResult", "TrainConfig", "TrainResult", "TransitionMatch", "ValidationConfig",
     "atomic_write_text", "branch_drops", "curvature_exact", "curvature_matrix_free", "data_stats",

@@ -41,8 +41,12 @@ __all__ = [
     "Dataset",
     "data_stats",
     "synthetic_teacher",
+    "synthetic_autoencoder",
     "load_digits_dataset",
+    "classification_split",
     "read_idx",
+    "resolve_mnist_path",
+    "MNIST_ENV",
     "load_mnist",
     "download_mnist",
     "MNIST_SOURCES",
@@ -236,17 +240,51 @@ def synthetic_teacher(
     return Dataset(X, Y, name="synthetic", meta=meta)
 
 
+def synthetic_autoencoder(n_samples: int = 200, spectrum=(4.0, 2.0, 1.0, 0.5), *, rotate: bool = True,
+                          seed: int = 0) -> Dataset:
+    r"""Gaussian inputs reconstructed by an autoencoder (Y = X) with an exact sample spectrum.
+
+    X^T X / N = Q diag(spectrum) Q^T exactly (Q a seeded random rotation when ``rotate``), so
+    the linear VAE's collapse thresholds on this set are exactly beta_i = spectrum_i /
+    eta_dec^2 (zeta_i = sqrt(spectrum_i), :func:`theory.vae_collapse_thresholds`).
+    """
+    lam = np.asarray(spectrum, dtype=float)
+    if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
+        raise ValueError(f"spectrum must be a non-empty list of finite values > 0, got {spectrum!r}")
+    d = lam.size
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < d:
+        raise ValueError(f"n_samples must be an integer >= len(spectrum) = {d}, got {n_samples!r}")
+    rng = np.random.default_rng(seed)
+    Q = _random_orthogonal(d, rng) if rotate else np.eye(d)
+    X = rng.standard_normal((n_samples, d))
+    X = X @ _sqrtm_psd(X.T @ X / n_samples, inverse=True) @ ((Q * np.sqrt(lam)) @ Q.T)
+    meta = dict(kind="synthetic_autoencoder", n_samples=int(n_samples), spectrum=lam.tolist(), rotate=bool(rotate),
+                seed=int(seed))
+    return Dataset(X, X.copy(), name="synthetic-autoencoder", meta=meta)
+
+
 def _classification_targets(labels: np.ndarray, n_classes: int, center: bool) -> np.ndarray:
     Y = np.eye(n_classes)[labels]
     return Y - Y.mean(0) if center else Y
 
 
+def _fit_pca(X: np.ndarray, n_components: int | None, whiten: bool):
+    """The input transform fitted on X: centring, projection on the top ``n_components``
+    principal components (``None``: the non-constant pixels) and optional whitening.
+    Returns a function applying the same transform to any array (e.g. a test set)."""
+    mean = X.mean(0)
+    if n_components is None:
+        keep = X.std(0) > 0
+        W = _sqrtm_psd(np.cov((X - mean)[:, keep].T, bias=True), inverse=True) if whiten else None
+        return lambda Z: (((Z - mean)[:, keep]) @ W) if W is not None else (Z - mean)[:, keep]
+    _, sv, Vt = np.linalg.svd(X - mean, full_matrices=False)
+    comps = Vt[:n_components].T
+    scale = sv[:n_components] / np.sqrt(X.shape[0]) if whiten else np.ones(n_components)
+    return lambda Z: ((Z - mean) @ comps) / scale
+
+
 def _pca(X: np.ndarray, n_components: int, whiten: bool) -> np.ndarray:
-    _, sv, Vt = np.linalg.svd(X - X.mean(0), full_matrices=False)
-    Z = (X - X.mean(0)) @ Vt[:n_components].T
-    if whiten:
-        Z = Z / (sv[:n_components] / np.sqrt(X.shape[0]))
-    return Z
+    return _fit_pca(X, n_components, whiten)(X)
 
 
 def load_digits_dataset(
@@ -295,6 +333,81 @@ def load_digits_dataset(
     meta = dict(kind="digits", n_samples=int(X.shape[0]), n_components=n_components, whiten=whiten,
                 classes=classes, center_targets=center_targets, seed=int(seed))
     return Dataset(X, Y, name="digits", labels=labels, meta=meta)
+
+
+def classification_split(
+    source: str = "digits",
+    n_train: int = 500,
+    n_test: int = 500,
+    *,
+    n_components: int | None = 16,
+    whiten: bool = True,
+    center_targets: bool = True,
+    path=None,
+    seed: int = 0,
+) -> tuple[Dataset, Dataset]:
+    """Training and test sets of a classification data set, preprocessed consistently.
+
+    The input transform (centring, PCA to ``n_components``, optional whitening) and the
+    target centring are fitted on the training set only and applied unchanged to the test
+    set, so the theory's A, beta, E||y||^2 are those of the training set and the test set
+    is a fair hold-out.
+
+    Parameters
+    ----------
+    source : {"digits", "mnist"}
+        scikit-learn's bundled digits (split at random, seeded), or MNIST from local files
+        (training samples from its training split, test samples from its test split;
+        ``path`` or the ``L2PHASE_MNIST`` environment variable, see :func:`load_mnist`).
+    n_train, n_test : int
+        Sample counts (seeded random subsets).
+    center_targets : bool
+        Subtract the training set's mean one-hot target from both sets (the theory's
+        convention for MSE); use False for cross-entropy (targets are probabilities).
+
+    Returns
+    -------
+    (train, test) :class:`Dataset` pair with ``labels``; ``meta`` records the settings.
+    """
+    for name, v in (("n_train", n_train), ("n_test", n_test)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    rng = np.random.default_rng(seed)
+    if source == "digits":
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        images, labels = d.data.astype(float) / 16.0, d.target.astype(np.int64)
+        if n_train + n_test > images.shape[0]:
+            raise ValueError(f"n_train + n_test must be <= {images.shape[0]} for digits, got {n_train + n_test}")
+        idx = rng.permutation(images.shape[0])
+        tr, te = np.sort(idx[:n_train]), np.sort(idx[n_train:n_train + n_test])
+        Xtr, ytr, Xte, yte = images[tr], labels[tr], images[te], labels[te]
+    elif source == "mnist":
+        root = resolve_mnist_path(path)
+        Xa, ya = _mnist_arrays(root, "train")
+        Xb, yb = _mnist_arrays(root, "test")
+        if n_train > Xa.shape[0] or n_test > Xb.shape[0]:
+            raise ValueError(f"MNIST has {Xa.shape[0]} training and {Xb.shape[0]} test images; "
+                             f"asked for {n_train} and {n_test}")
+        tr = np.sort(rng.choice(Xa.shape[0], n_train, replace=False))
+        te = np.sort(rng.choice(Xb.shape[0], n_test, replace=False))
+        Xtr, ytr, Xte, yte = Xa[tr], ya[tr], Xb[te], yb[te]
+    else:
+        raise ValueError(f"source must be 'digits' or 'mnist', got {source!r}")
+    if n_components is not None and not 1 <= int(n_components) <= Xtr.shape[1]:
+        raise ValueError(f"n_components must be in [1, {Xtr.shape[1]}], got {n_components!r}")
+    transform = _fit_pca(Xtr, None if n_components is None else int(n_components), whiten)
+    n_classes = 10
+    Ytr = np.eye(n_classes)[ytr]
+    Yte = np.eye(n_classes)[yte]
+    if center_targets:
+        mean = Ytr.mean(0)
+        Ytr, Yte = Ytr - mean, Yte - mean
+    meta = dict(kind=source, n_train=int(n_train), n_test=int(n_test), n_components=n_components, whiten=bool(whiten),
+                center_targets=bool(center_targets), seed=int(seed))
+    return (Dataset(transform(Xtr), Ytr, name=f"{source}-train", labels=ytr, meta=dict(meta, split="train")),
+            Dataset(transform(Xte), Yte, name=f"{source}-test", labels=yte, meta=dict(meta, split="test")))
 
 
 # ---------------------------------------------------------------------------------- MNIST
@@ -365,8 +478,62 @@ def _find(root: Path, stem: str) -> Path | None:
     return None
 
 
+#: Environment variable naming the MNIST directory or ``mnist.npz`` when no path is given.
+MNIST_ENV = "L2PHASE_MNIST"
+
+
+def _mnist_help(where: str) -> str:
+    return (f"{where}. Put MNIST there as mnist.npz (keys x_train, y_train, x_test, y_test) or as the four "
+            "IDX files train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], "
+            f"t10k-labels-idx1-ubyte[.gz], and pass its path or set {MNIST_ENV}=PATH. To fetch it (checksummed): "
+            "python -c 'import empirical; print(empirical.download_mnist())' (writes ~/.cache/l2phase/mnist; "
+            "sources in empirical.MNIST_SOURCES)")
+
+
+def resolve_mnist_path(path=None) -> Path:
+    """The MNIST location: ``path``, else the ``L2PHASE_MNIST`` environment variable.
+
+    Raises ``FileNotFoundError`` with exactly where to put the files and how to fetch them
+    when neither names existing data.
+    """
+    if path is None or str(path) == "":
+        env = os.environ.get(MNIST_ENV, "")
+        if not env:
+            raise FileNotFoundError(_mnist_help(f"no MNIST path given and {MNIST_ENV} is not set"))
+        path = env
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(_mnist_help(f"no MNIST data at {p}"))
+    return p
+
+
+def _mnist_arrays(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Raw MNIST images (n, 784) as pixels / 255 and labels (n,) of one split."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if path.is_dir() and (path / "mnist.npz").exists():
+        path = path / "mnist.npz"
+    if path.is_file() and path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as f:
+            try:
+                images, labels = f[f"x_{split}"], f[f"y_{split}"]
+            except KeyError:
+                raise ValueError(f"{path} lacks the arrays x_{split}, y_{split}") from None
+    else:
+        prefix = "train" if split == "train" else "t10k"
+        ip = _find(path, f"{prefix}-images-idx3-ubyte")
+        lp = _find(path, f"{prefix}-labels-idx1-ubyte")
+        if ip is None or lp is None:
+            raise FileNotFoundError(_mnist_help(f"{path} holds no {prefix}-images-idx3-ubyte / "
+                                                f"{prefix}-labels-idx1-ubyte files"))
+        images, labels = read_idx(ip), read_idx(lp)
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+    return images.reshape(images.shape[0], -1).astype(float) / 255.0, labels.astype(np.int64)
+
+
 def load_mnist(
-    path,
+    path=None,
     split: str = "train",
     *,
     n_samples: int | None = None,
@@ -379,35 +546,18 @@ def load_mnist(
 
     Parameters
     ----------
-    path : str or Path
+    path : str or Path, optional
         ``mnist.npz`` (keys x_train, y_train, x_test, y_test) or a directory holding
-        ``{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`` (or an ``mnist.npz``).
+        ``{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`` (or an ``mnist.npz``);
+        default: the ``L2PHASE_MNIST`` environment variable.  Missing files raise
+        ``FileNotFoundError`` saying where to put them and how to fetch them
+        (:func:`download_mnist`; never called by the loader).
     split : {"train", "test"}
     n_samples, n_components, whiten, center_targets, seed
         As in :func:`load_digits_dataset` (inputs are pixels / 255, centred).
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no MNIST data at {path}")
-    if path.is_dir() and (path / "mnist.npz").exists():
-        path = path / "mnist.npz"
-    if path.is_file() and path.suffix == ".npz":
-        with np.load(path) as f:
-            key = "train" if split == "train" else "test"
-            images, labels = f[f"x_{key}"], f[f"y_{key}"]
-    else:
-        prefix = "train" if split == "train" else "t10k"
-        ip = _find(path, f"{prefix}-images-idx3-ubyte")
-        lp = _find(path, f"{prefix}-labels-idx1-ubyte")
-        if ip is None or lp is None:
-            raise FileNotFoundError(f"{path} holds no {prefix}-images-idx3-ubyte / {prefix}-labels-idx1-ubyte files")
-        images, labels = read_idx(ip), read_idx(lp)
-    if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
-    X = images.reshape(images.shape[0], -1).astype(float) / 255.0
-    labels = labels.astype(np.int64)
+    path = resolve_mnist_path(path)
+    X, labels = _mnist_arrays(path, split)
     if n_samples is not None:
         if not 1 <= int(n_samples) <= X.shape[0]:
             raise ValueError(f"n_samples must be in [1, {X.shape[0]}], got {n_samples!r}")

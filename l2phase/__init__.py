@@ -9,6 +9,13 @@ Conventions: depth D = number of hidden layers; loss E[(f(x)-y)^2] + gamma sum_l
 
 from empirical import (
     Dataset,
+    VAESpec,
+    VAESweepConfig,
+    accuracy_regimes,
+    classification_metrics,
+    classification_split,
+    collapse_analysis,
+    sweep_beta,
     NetSpec,
     SweepConfig,
     TrainConfig,
@@ -58,6 +65,13 @@ from theory import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "VAESpec",
+    "VAESweepConfig",
+    "accuracy_regimes",
+    "classification_metrics",
+    "classification_split",
+    "collapse_analysis",
+    "sweep_beta",
     "ChangePoint",
     "ChangePointDetector",
     "critical_point",

@@ -16,6 +16,7 @@ from typing import Sequence
 _COMMAND_MODULES = (
     "l2phase._cmd_theory",
     "l2phase._cmd_validate",
+    "l2phase._cmd_sweep",
     "l2phase._cmd_init_diagram",
 )
 

@@ -1,0 +1,183 @@
+"""``l2phase sweep``: strict configuration parsing, the shipped examples, small runs end to end
+(a classifier on digits, a linear VAE against its exact thresholds), resume safety."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from l2phase.cli import main
+from l2phase.sweep_config import ConfigError, example_configs, load_config, parse_config
+
+TINY_CLASSIFIER = """
+experiment = "classifier"
+name = "tiny-classifier"
+[data]
+n_train = 150
+n_test = 100
+n_components = 8
+[model]
+activation = "relu"
+depth = 1
+width = 6
+[sweep]
+min = 0.01
+max = 3.0
+points = 14
+inits = [0.7]
+[train]
+max_steps = 600
+gtol = 1e-5
+[curvature]
+method = "exact"
+"""
+
+TINY_VAE = """
+experiment = "vae"
+name = "tiny-vae"
+[data]
+source = "synthetic"
+n_train = 60
+spectrum = [2.0, 1.0, 0.5]
+[model]
+latent_dim = 2
+eta_dec = 1.0
+[sweep]
+min = 0.3
+max = 5.0
+points = 14
+inits = [1.0]
+chunk_size = 4
+[train]
+max_steps = 300
+gtol = 1e-10
+[curvature]
+method = "exact"
+[analysis]
+rtol = 0.03
+"""
+
+
+def _write(tmp_path, text, name="c.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize("name", example_configs())
+def test_shipped_examples_parse(name):
+    cfg = load_config(name)
+    assert cfg.experiment in ("classifier", "vae") and cfg.description
+    assert len(cfg.grid()) == cfg["sweep"]["points"]
+
+
+def test_there_are_examples_for_every_experiment():
+    names = example_configs()
+    assert any(n.startswith("classifier_digits") for n in names) and any(n.startswith("classifier_mnist") for n in names)
+    assert {"vae_linear_digits", "vae_linear_mnist", "vae_mlp_digits"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    "patch, message",
+    [
+        ({"colour": "red"}, "unknown key 'colour' at the top level"),
+        ({"model": {"widht": 3}}, r"unknown key 'widht' in \[model\]"),
+        ({"model": {"width": "wide"}}, r"\[model\] width must be an integer"),
+        ({"model": {"width": 2.5}}, r"\[model\] width must be an integer"),
+        ({"model": {"width": 0}}, r"\[model\] width must be an integer >= 1"),
+        ({"model": {"bias": 1}}, r"\[model\] bias must be true or false"),
+        ({"model": {"activation": "gelu"}}, r"\[model\] activation must be one of"),
+        ({"train": {"lr": -0.1}}, r"\[train\] lr must be > 0"),
+        ({"train": {"lr": True}}, r"\[train\] lr must be a finite number"),
+        ({"sweep": {"min": 2.0, "max": 1.0}}, r"\[sweep\] min must be < max"),
+        ({"sweep": {"inits": []}}, r"\[sweep\] inits must be a non-empty list"),
+        ({"sweep": {"inits": [0.5, "x"]}}, r"\[sweep\] inits\[1\] must be a finite number"),
+        ({"sweep": 3}, r"\[sweep\] must be a table"),
+        ({"experiment": "gan"}, "experiment must be one of"),
+        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"scale": 0}, "scale must be > 0"),
+        ({"data": {"n_train": 1500, "n_test": 400}}, "1797"),
+    ],
+)
+def test_bad_configs_name_the_key(patch, message):
+    doc = {"experiment": "classifier", "model": {"width": 4}}
+    for k, v in patch.items():
+        if isinstance(v, dict) and isinstance(doc.get(k), dict):
+            doc[k] = {**doc[k], **v}
+        else:
+            doc[k] = v
+    with pytest.raises(ConfigError, match=message):
+        parse_config(doc)
+
+
+def test_scale_multiplies_samples_width_and_points():
+    cfg = parse_config({"experiment": "classifier", "scale": 2, "data": {"n_train": 300, "n_test": 200},
+                        "model": {"width": 5}, "sweep": {"points": 10}})
+    assert (cfg["data"]["n_train"], cfg["data"]["n_test"], cfg["model"]["width"], cfg["sweep"]["points"]) == (600, 400, 10, 20)
+    assert cfg.raw["model"]["width"] == 5
+    vae = parse_config({"experiment": "vae", "scale": 2, "model": {"hidden": 0}})
+    assert vae["model"]["hidden"] == 0  # a linear VAE stays linear
+
+
+def test_cli_rejects_bad_files_with_one_line(tmp_path, capsys):
+    bad = _write(tmp_path, 'experiment = "vae"\n[model]\nlatent = 3\n')
+    assert main(["sweep", "--config", str(bad), "--no-progress", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown key 'latent' in [model]" in err[0]
+    broken = _write(tmp_path, "experiment = \n", "b.toml")
+    assert main(["sweep", "--config", str(broken), "--no-progress"]) == 2
+    assert "invalid TOML" in capsys.readouterr().err
+    assert main(["sweep", "--config", str(tmp_path / "none.toml"), "--no-progress"]) == 2
+    assert "no configuration file" in capsys.readouterr().err
+
+
+def test_classifier_smoke_run_on_digits(tmp_path):
+    cfg = _write(tmp_path, TINY_CLASSIFIER)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "l2phase", "sweep", "--config", str(cfg), "--out", str(out),
+                           "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for f in ("report.md", "results.json", "sweep.csv", "accuracy.png", "per_class.png", "curvature.png",
+              "order_parameter.png"):
+        assert (out / f).stat().st_size > 0, f
+    res = json.loads((out / "results.json").read_text())
+    an = res["analysis"]
+    assert set(an["signals"]) >= {"train_accuracy", "test_accuracy", "R_E", "R_L", "param_norm_sq", "loss"}
+    last = an["last_transition"]
+    assert last is not None
+    # accuracy falls to chance (majority-class frequency) above the largest transition
+    above = [r for r in an["table"] if r["gamma"] > last["high"] and r["gamma"] >= an["collapsed_from"]]
+    assert above
+    chance = {r["signal"]: r["chance"] for r in an["chance"]}
+    assert all(abs(r["train_accuracy"] - chance["train_accuracy"]) <= 0.02 for r in above)
+    assert all(abs(r["test_accuracy"] - chance["test_accuracy"]) <= 0.02 for r in above)
+    # ... and is far above chance at the smallest gamma
+    assert an["table"][0]["train_accuracy"] > chance["train_accuracy"] + 0.5
+    assert len(an["class_dropout"]) == 10 and an["linear_theory"]["predictions"]
+    report = (out / "report.md").read_text()
+    for heading in ("## Change points", "## Accuracy change points vs the nearest curvature change point",
+                    "## Which classes drop out where", "## The deep-linear prediction", "## Checks"):
+        assert heading in report
+
+
+def test_linear_vae_run_matches_theory_and_guards_resume(tmp_path, capsys):
+    cfg = _write(tmp_path, TINY_VAE)
+    out = tmp_path / "vae"
+    assert main(["sweep", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    modes = res["analysis"]["modes"]
+    assert [m["predicted_beta_c"] for m in modes] == pytest.approx([2.0, 1.0], rel=1e-9)
+    assert all(m["confirmed"] and m["detected"]["kind"] == "kink" for m in modes)
+    for f in ("kl.png", "elbo.png", "curvature.png", "sweep.csv"):
+        assert (out / f).stat().st_size > 0
+    first = (out / "sweep.csv").read_text()
+    # resume with every point present: nothing retrained, same table
+    assert main(["sweep", "--config", str(cfg), "--out", str(out), "--no-progress", "--resume"]) == 0
+    assert (out / "sweep.csv").read_text() == first
+    # resume with another configuration is refused (points would be mixed)
+    other = _write(tmp_path, TINY_VAE.replace("eta_dec = 1.0", "eta_dec = 0.9"), "other.toml")
+    assert main(["sweep", "--config", str(other), "--out", str(out), "--no-progress", "--resume"]) == 2
+    assert "another configuration" in capsys.readouterr().err
