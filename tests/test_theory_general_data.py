@@ -174,3 +174,14 @@ def test_several_outputs_deep_general_A_is_refused_clearly():
     A, B, ey2 = _random_stats(1, d=3, k=2)
     with pytest.raises(NotImplementedError, match="whiten"):
         transitions(A, B, ey2, 2)
+
+
+def test_ridge_branch_crossing_exactly_on_its_grid():
+    # found by hypothesis: for one input and D = 2 the crossing lies at lam = a, the centre of the
+    # log-grid, where the branch loss equals E[y^2] exactly; it used to go unbracketed
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1, 1))
+    A, beta = X @ X.T + 0.2 * np.eye(1), rng.normal(size=1)
+    ey2 = float(beta @ np.linalg.solve(A, beta)) + 0.3
+    (t,) = transitions(A, beta, ey2, 2)
+    assert t.gamma_c == pytest.approx(critical_point(2, float(A[0, 0]), abs(float(beta[0])), ey2).gamma_c, rel=1e-12)

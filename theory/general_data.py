@@ -130,7 +130,9 @@ def ridge_branch_critical_point(A, beta, ey2: float, depth: int) -> tuple[float,
     vals = np.array([point(x) for x in grid])
     gam, delta = vals[:, 0], vals[:, 1]
 
-    roots = []
+    # a grid point can hit the crossing exactly (one input: lam = a at gamma_c for D = 2,
+    # the centre of the symmetric log-grid), so exact zeros count as roots too
+    roots = [float(x) for x in grid[delta == 0.0]]
     for i in np.nonzero(np.sign(delta[:-1]) * np.sign(delta[1:]) < 0)[0]:
         x = brentq(lambda z: point(z)[1], grid[i], grid[i + 1], xtol=1e-14, rtol=1e-15)
         roots.append(x)
