@@ -318,6 +318,15 @@ def thermal_reduced(
 # --------------------------------------------------------------------------- Metropolis sampler
 
 
+def _jackknife_chi(m: np.ndarray, m2: np.ndarray, T: float) -> np.ndarray:
+    """Jackknife error of chi = (<q^2> - <q>^2)/T over the equal-size groups along axis 1."""
+    n = m.shape[1]
+    s1 = m.sum(axis=1, keepdims=True)
+    s2 = m2.sum(axis=1, keepdims=True)
+    jk = ((s2 - m2) / (n - 1) - ((s1 - m) / (n - 1)) ** 2) / T
+    return np.sqrt((n - 1) / n * np.sum((jk - jk.mean(axis=1, keepdims=True)) ** 2, axis=1))
+
+
 def thermal_sampler(
     gamma,
     temperature: float,
@@ -326,8 +335,8 @@ def thermal_sampler(
     c: float = 1.0,
     ey2: float = 1.0,
     *,
-    n_chains: int = 8,
-    n_samples: int = 40_000,
+    n_chains: int = 16,
+    n_samples: int = 20_000,
     n_burn: int = 4_000,
     n_batches: int = 20,
     seed: int = 0,
@@ -338,8 +347,12 @@ def thermal_sampler(
     independent chains per gamma (half start at the T = 0 global minimum of
     :func:`numerics.free_energy`, half near theta = 0, so a chain stuck in one basin shows
     up as scatter), each with ``n_burn`` tuning steps and ``n_samples`` kept steps in
-    ``n_batches`` batches.  Errors: batch means over all chains x batches (standard error
-    of the mean; jackknife over batches for chi).  ``free_energy`` is F(gamma) - F(gamma[0])
+    ``n_batches`` batches.  Errors: the larger of the batch-means standard error (all
+    chains x batches) and the between-chain standard error (independent chains), and for
+    chi the larger of the jackknifes over batches and over chains.  Batch means alone
+    were too small (rms z ~ 1.4 against exact quadrature at D = 2, T = 0.2, where the
+    chains mix between basins over more than 10^4 steps); with 16 chains the combined
+    error is calibrated (rms z 0.92 over 72 seeded runs).  ``free_energy`` is F(gamma) - F(gamma[0])
     by the trapezoid rule on <|theta|^2> = dF/dgamma (sorted grid), with the error of
     independent estimates added in quadrature.  Sampling cannot cross high barriers: use
     temperatures at which the chains mix (compare the two starts).
@@ -363,13 +376,10 @@ def thermal_sampler(
     m = out[..., 0].reshape(g.size, nb)
     m2 = out[..., 1].reshape(g.size, nb)
     q1 = m.mean(axis=1)
-    q1_err = m.std(axis=1, ddof=1) / np.sqrt(nb)
     chi = (m2.mean(axis=1) - q1 * q1) / T
-    # jackknife over batches for chi (a non-linear function of two means)
-    s1 = m.sum(axis=1, keepdims=True)
-    s2 = m2.sum(axis=1, keepdims=True)
-    jk = ((s2 - m2) / (nb - 1) - ((s1 - m) / (nb - 1)) ** 2) / T
-    chi_err = np.sqrt((nb - 1) / nb * np.sum((jk - jk.mean(axis=1, keepdims=True)) ** 2, axis=1))
+    chain_m, chain_m2 = out[..., 0].mean(axis=2), out[..., 1].mean(axis=2)  # (n_gamma, n_chains)
+    q1_err = np.maximum(m.std(axis=1, ddof=1) / np.sqrt(nb), chain_m.std(axis=1, ddof=1) / np.sqrt(n_chains))
+    chi_err = np.maximum(_jackknife_chi(m, m2, T), _jackknife_chi(chain_m, chain_m2, T))
     F = np.zeros(g.size)
     F_err = np.zeros(g.size)
     if g.size > 1:
