@@ -240,3 +240,71 @@ def test_lean_path_equals_full_sweep(depth):
     np.testing.assert_allclose(loss, ref.loss, rtol=0, atol=1e-10)
     np.testing.assert_allclose(d1, fe.param_norm_sq, rtol=0, atol=1e-11)
     np.testing.assert_allclose(d2, fe.d2loss, rtol=1e-9, atol=1e-11)
+
+
+# ---------------------------------------------------------------- lean kernel: any grid, both kernels
+@settings(max_examples=25)
+@given(
+    a=st.floats(0.1, 5.0),
+    c=st.floats(0.05, 3.0),
+    extra=st.floats(0.0, 1.0),
+    depth=st.integers(1, 12),
+    kind=st.sampled_from(["sorted", "shuffled", "reversed", "repeated", "log"]),
+    m=st.sampled_from([1, 3, 7, 8, 9, 127, 128, 129, 700]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_lean_any_grid_equals_full_sweep(a, c, extra, depth, kind, m, seed):
+    from numerics import free_energy_lean
+
+    rng = np.random.default_rng(seed)
+    ey2 = c * c / a + extra
+    top = 2.0 * c * c / a  # past every spinodal
+    g = np.sort(rng.uniform(0.0, top, m))
+    if kind == "shuffled":
+        rng.shuffle(g)
+    elif kind == "reversed":
+        g = g[::-1].copy()
+    elif kind == "repeated":
+        g = np.repeat(g[: max(1, m // 4)], 4)[:m].copy()
+    elif kind == "log":
+        g = np.concatenate([[0.0], np.geomspace(1e-9, top, m)])
+    fe = free_energy(g, depth, a=a, c=c, ey2=ey2)
+    loss, d1, d2 = free_energy_lean(g, depth, a=a, c=c, ey2=ey2)
+    # the chunked Newton (Hermite starts, vectorised steps, safeguarded fallback) and the
+    # warm-started ridge/scalar kernel agree to rounding, relative to the size of L
+    np.testing.assert_allclose(loss, fe.loss, rtol=0, atol=1e-12 * max(1.0, ey2))
+    np.testing.assert_allclose(d1, fe.param_norm_sq, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(d2, fe.d2loss, rtol=1e-8, atol=1e-11)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 7])
+def test_lean_parallel_kernel_bit_identical(depth):
+    from numerics import _fe_kernels as K
+
+    rng = np.random.default_rng(depth)
+    # long enough for several blocks of 1024 points, sorted then shuffled
+    g = np.concatenate([np.linspace(0.0, 1.5, 2500), rng.uniform(0.0, 1.5, 1500)])
+    s = K.scalar_lstar_checked(1.3, 0.7, 0.6, depth + 1, g)
+    p = K.scalar_lstar_checked_parallel(1.3, 0.7, 0.6, depth + 1, g)
+    assert s[0] == p[0] == 0
+    for x, y in zip(s[1:], p[1:]):
+        assert np.array_equal(x, y)
+
+
+@pytest.mark.parametrize("bad", [[0.1, np.nan], [0.2, -1e-300], [np.inf], [[0.1]], []])
+@pytest.mark.parametrize("depth", [0, 2])
+def test_lean_bad_gamma(bad, depth):
+    from numerics import free_energy_lean
+
+    with pytest.raises(ValueError, match="gamma"):
+        free_energy_lean(np.array(bad, dtype=float), depth)
+
+
+def test_lean_parallel_option_same_results(monkeypatch):
+    from numerics import _fe_kernels as K
+    from numerics import free_energy_lean
+
+    monkeypatch.setattr(K, "PARALLEL_MIN_POINTS", 1)  # use the parallel kernel on a short grid
+    g = np.linspace(0.0, 1.2, 3000)
+    for x, y in zip(free_energy_lean(g, 3, a=1.3, c=0.7), free_energy_lean(g, 3, a=1.3, c=0.7, parallel=True)):
+        assert np.array_equal(x, y)
