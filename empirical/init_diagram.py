@@ -33,7 +33,8 @@ import numpy as np
 
 from theory.init_scaling import boundary_distance, boundary_gamma_energy, heuristic_rd_slope, init_regime
 
-from .sweep import atomic_write_text
+from .executors import Executor, InProcessExecutor
+from .sweep import atomic_write_text, run_work_unit
 from .two_layer import TwoLayerData, train_normalised, two_layer_dataset
 
 __all__ = [
@@ -241,14 +242,19 @@ def run_init_diagram(
     *,
     resume: bool = False,
     progress: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
 ) -> InitDiagramResult:
     """Measure the diagram of ``config`` (default: the gamma_dynamic = 0 CPU cut).
 
     ``out``: directory for ``points/*.json`` (one per grid point and width, all seeds) and
     ``neurons/*.npz``; with ``resume`` the points already there (same data, tol, asi, step
-    rule) are reused instead of retrained.  Returns the tables (:class:`InitDiagramResult`).
+    rule) are reused instead of retrained.  ``executor``: where the work units (one batch
+    of nets of one width) run, in this process (default) or on Dask
+    (:func:`empirical.make_executor`); every finished (point, width) is written once,
+    atomically, by this process.  Returns the tables (:class:`InitDiagramResult`).
     """
     cfg = config or InitDiagramConfig()
+    runner = executor if executor is not None else InProcessExecutor()
     t0 = time.perf_counter()
     data = cfg.load_data()
     asi = cfg.asi if cfg.asi is not None else data.in_dim == 1
@@ -280,6 +286,8 @@ def run_init_diagram(
         return recs
 
     def measure(points: list[tuple[float, float]]):
+        import torch
+
         pending = []
         for (g, gp) in points:
             for m in cfg.widths:
@@ -291,6 +299,7 @@ def run_init_diagram(
                 else:
                     pending.append((g, gp, m))
         n_, D = data.n_samples, data.in_dim + 1
+        units = []
         for m in cfg.widths:
             rows = [(g, gp, s) for (g, gp, mm) in pending if mm == m for s in cfg.seeds]
             if not rows:
@@ -298,27 +307,32 @@ def run_init_diagram(
             per_row = (2 * m if asi else m) * (n_ + D) * 4
             chunk = max(1, int(cfg.max_batch_elements // per_row))
             for i0 in range(0, len(rows), chunk):
-                part = rows[i0:i0 + chunk]
-                log(f"m={m}: training {len(part)} nets")
-                keep = [cfg.keep_neurons if s == cfg.seeds[0] else 0 for (_, _, s) in part]
-                runs = _train_rows(data, part, m, asi, cfg, keep)
-                for (g, gp, s), run in zip(part, runs):
-                    rec = run.as_record()
-                    rec.update(gamma_energy=g, gamma_dynamic=gp, asi=asi)
-                    store.setdefault((_key(g, gp), m), []).append(rec)
-                    if run.neurons is not None:
-                        neurons[(*_key(g, gp), m)] = run.neurons
-                # write every (point, width) whose seeds are complete
-                for (g, gp) in {(g, gp) for (g, gp, _) in part}:
-                    recs = store.get((_key(g, gp), m), [])
-                    if out is not None and len(recs) == len(cfg.seeds):
-                        f = _point_file(out, g, gp, m)
-                        atomic_write_text(f, json.dumps(_json_safe(dict(fingerprint=fp, gamma_energy=g, gamma_dynamic=gp,
-                                                                         width=m, runs=recs)), indent=1))
-                        nr = neurons.get((*_key(g, gp), m))
-                        if nr is not None:
-                            (out / "neurons").mkdir(parents=True, exist_ok=True)
-                            np.savez_compressed(out / "neurons" / f.with_suffix(".npz").name, **nr)
+                part = tuple(rows[i0:i0 + chunk])
+                keep = tuple(cfg.keep_neurons if s == cfg.seeds[0] else 0 for (_, _, s) in part)
+                units.append(_InitUnit(data, part, m, asi, cfg, keep, torch.get_num_threads()))
+        if units:
+            log(f"training {sum(len(u.part) for u in units)} nets in {len(units)} work unit(s) on {runner.description}")
+        for _, done in runner.map_unordered(run_work_unit, units):
+            m = done[0][0]
+            part = [(g, gp, s) for (_, g, gp, s, _, _) in done]
+            for (_, g, gp, s, rec, nrn) in done:
+                rec = dict(rec, gamma_energy=g, gamma_dynamic=gp, asi=asi)
+                store.setdefault((_key(g, gp), m), []).append(rec)
+                if nrn is not None:
+                    neurons[(*_key(g, gp), m)] = nrn
+            log(f"m={m}: {len(part)} nets trained")
+            # write every (point, width) whose seeds are complete
+            for (g, gp) in sorted({(g, gp) for (g, gp, _) in part}):
+                # sorted by seed: units may finish in any order (cluster), the files may not differ
+                recs = sorted(store.get((_key(g, gp), m), []), key=lambda r: r["seed"])
+                if out is not None and len(recs) == len(cfg.seeds):
+                    f = _point_file(out, g, gp, m)
+                    atomic_write_text(f, json.dumps(_json_safe(dict(fingerprint=fp, gamma_energy=g, gamma_dynamic=gp,
+                                                                     width=m, runs=recs)), indent=1))
+                    nr = neurons.get((*_key(g, gp), m))
+                    if nr is not None:
+                        (out / "neurons").mkdir(parents=True, exist_ok=True)
+                        np.savez_compressed(out / "neurons" / f.with_suffix(".npz").name, **nr)
 
     grid = [(g, gp) for gp in cfg.gammas_dynamic for g in cfg.gammas_energy]
     measure(grid)
@@ -352,12 +366,30 @@ def run_init_diagram(
             row.update(measured_gamma_energy=bc["crossing"], error=bc["error"], difference=bc["crossing"] - theo,
                        n_crossings=bc["n_crossings"], bracket=list(bc["bracket"]))
         boundary.append(row)
-    runs = [r for (_, _), recs in sorted(store.items()) for r in recs]
+    runs = [r for (_, _), recs in sorted(store.items()) for r in sorted(recs, key=lambda r: r["seed"])]
     cond = _condensation_table(points, cfg, store)
     cfgd = asdict(cfg)
     cfgd.update(asi_used=asi, in_dim=data.in_dim, n_samples_used=data.n_samples, fingerprint=fp)
     return InitDiagramResult(config=cfgd, runs=runs, points=points, boundary=boundary, condensation=cond,
                              neurons=neurons, seconds=time.perf_counter() - t0)
+
+
+@dataclass(frozen=True)
+class _InitUnit:
+    """One work unit of the diagram: a batch of nets of one width (picklable; see
+    :func:`empirical.sweep.run_work_unit`, which pins ``n_threads``)."""
+
+    data: TwoLayerData
+    part: tuple
+    m: int
+    asi: bool
+    cfg: "InitDiagramConfig"
+    keep: tuple
+    n_threads: int
+
+    def run(self) -> list[tuple]:
+        runs = _train_rows(self.data, list(self.part), self.m, self.asi, self.cfg, list(self.keep))
+        return [(self.m, g, gp, s, run.as_record(), run.neurons) for (g, gp, s), run in zip(self.part, runs)]
 
 
 def _train_rows(data, part, m, asi, cfg, keep):

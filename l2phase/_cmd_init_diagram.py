@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._scheduler import add_scheduler_argument, make_executor
+
 DEFAULT_OUT = "l2phase-init-diagram"
 OUTPUT_FILES = ("report.md", "results.json", "points.csv", "runs.csv", "boundary.csv", "condensation.csv",
                 "heatmap.png", "slopes.png", "rd_vs_width.png", "neff_trend.png")
@@ -79,6 +81,7 @@ def register(sub) -> None:
     p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT}/)")
     p.add_argument("--resume", action="store_true", help="reuse finished (point, width) files in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress messages")
+    add_scheduler_argument(p)
     p.set_defaults(func=run)
 
     q = sub.add_parser(
@@ -275,7 +278,14 @@ def run(args) -> int:
             if (out / sub).exists():
                 shutil.rmtree(out / sub)
     log = None if args.no_progress else (lambda s: print(f"l2phase init-diagram: {s}", file=sys.stderr, flush=True))
-    res = run_init_diagram(cfg, out, resume=args.resume, progress=log)
+    executor = make_executor(args.scheduler)
+    if args.scheduler and log is not None:
+        log(f"running on {executor.description}"
+            + (f"; dashboard: {executor.dashboard_link}" if executor.dashboard_link else ""))
+    try:
+        res = run_init_diagram(cfg, out, resume=args.resume, progress=log, executor=executor)
+    finally:
+        executor.close()
     ok = write_outputs(res, out)
     n_pts = len(res.points)
     print(f"l2phase init-diagram: {'CONSISTENT' if ok else 'NOT CONSISTENT'} with the theory "

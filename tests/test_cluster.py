@@ -115,3 +115,45 @@ def test_missing_dask_says_how_to_install(monkeypatch):
     with pytest.raises(ValueError, match=r"\[cluster\]"):
         make_executor("local:2")
     assert make_executor(None).description == "in-process"
+
+
+def test_sweep_command_on_a_local_cluster_gives_the_same_report(tmp_path):
+    # `l2phase sweep --scheduler local:2` vs in-process: same table, same results (bar timings), same report
+    from l2phase.cli import main
+    from test_sweep_cli import TINY_VAE
+
+    cfg = tmp_path / "vae.toml"
+    cfg.write_text(TINY_VAE)
+    a, b = tmp_path / "here", tmp_path / "cluster"
+    assert main(["sweep", "--config", str(cfg), "--out", str(a), "--no-progress"]) == 0
+    assert main(["sweep", "--config", str(cfg), "--out", str(b), "--no-progress", "--scheduler", "local:2"]) == 0
+    assert (a / "sweep.csv").read_text() == (b / "sweep.csv").read_text()
+    ra, rb = (json.loads((d / "results.json").read_text()) for d in (a, b))
+    ra.pop("elapsed_s"), rb.pop("elapsed_s")
+    assert ra == rb
+
+    def body(d):
+        return [line for line in (d / "report.md").read_text().splitlines() if not line.startswith("Elapsed")]
+
+    assert body(a) == body(b)
+    assert sorted(p.name for p in (a / "points" / "vae").iterdir()) == sorted(p.name for p in (b / "points" / "vae").iterdir())
+
+
+def test_init_diagram_on_the_cluster_gives_identical_results(executor, tmp_path):
+    # the two-layer ReLU diagram's work units (one batch of nets per width) on Dask: same numbers
+    from empirical import InitDiagramConfig, run_init_diagram
+
+    cfg = InitDiagramConfig(gammas_energy=(0.5, 1.5), gammas_dynamic=(0.0,), widths=(200, 400), seeds=(0, 1), refine=0)
+    here = run_init_diagram(cfg, tmp_path / "a")
+    there = run_init_diagram(cfg, tmp_path / "b", executor=executor)
+
+    def numbers(runs):  # every field but the wall time of a run
+        return json.dumps([{k: v for k, v in r.items() if k != "seconds"} for r in runs], sort_keys=True)
+
+    assert numbers(here.runs) == numbers(there.runs)
+    assert json.dumps(here.points, sort_keys=True) == json.dumps(there.points, sort_keys=True)
+    files = sorted(p.name for p in (tmp_path / "a" / "points").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "b" / "points").iterdir()) and len(files) == 4
+    for name in files:
+        a, b = (json.loads((tmp_path / d / "points" / name).read_text()) for d in ("a", "b"))
+        assert numbers(a.pop("runs")) == numbers(b.pop("runs")) and a == b
