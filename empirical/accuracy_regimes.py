@@ -24,7 +24,7 @@ Conventions: DESIGN section 3 (L = E + gamma sum_l ||W_l||_F^2, D hidden layers;
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -317,6 +317,20 @@ def run_work_unit(task) -> list[dict]:
             torch.set_num_threads(threads_before)
 
 
+#: Curvature columns of a sweep record (NaN where not measured).
+CURVATURE_FIELDS = ("R_L", "R_L_se", "R_E", "R_E_se", "hess_min_eig", "hess_max_eig", "n_neg_eig")
+
+
+def fill_curvature(rec: dict, cres, measured: np.ndarray, i: int, keys=CURVATURE_FIELDS) -> None:
+    """Put the curvature of point ``i`` into ``rec``: row ``searchsorted(measured, i)`` of the
+    CurvatureResult ``cres`` (which covers only the ``measured`` points), NaN otherwise."""
+    for key in keys:
+        rec[key] = float("nan")
+    if cres is not None and i in measured:
+        row = cres.row(int(np.searchsorted(measured, i)))
+        rec.update({k: row[k] for k in keys})
+
+
 def pending_points(values, *, knob: str, out_dir, tag: str, resume: bool,
                    previous: SweepResult | None = None) -> tuple[dict[float, dict], list[float]]:
     """(points already done, values still to run) of a resumable sweep.
@@ -412,11 +426,7 @@ def _train_chunk_inner(task: _ChunkTask) -> list[dict]:
         if sv is not None:
             for j, s in enumerate(sv[i]):
                 rec[f"sv_{j + 1}"] = float(s)
-        for key in ("R_L", "R_L_se", "R_E", "R_E_se", "hess_min_eig", "hess_max_eig", "n_neg_eig", "tr_H_L"):
-            rec[key] = float("nan")
-        if cres is not None and not all_div[i]:
-            j = int(np.searchsorted(ok_rows, i))
-            rec.update({k: v for k, v in cres.row(j).items() if k in RECORD_FIELDS})
+        fill_curvature(rec, cres, ok_rows, i, CURVATURE_FIELDS + ("tr_H_L",))
         rec["theta"] = theta[i].detach().cpu().numpy().astype(float).tolist()
         records.append(rec)
     return records

@@ -54,7 +54,7 @@ from .curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset
 from .executors import Executor
 from .models import _check_pos_int
-from .sweep import SweepResult, assemble_result, collect_points, pending_points, point_seed
+from .sweep import SweepResult, assemble_result, collect_points, fill_curvature, pending_points, point_seed
 from .training import TrainConfig, train_batched
 
 __all__ = [
@@ -344,11 +344,7 @@ def _train_vae_chunk(task: _VAEChunkTask) -> list[dict]:
         if sv is not None:
             for j, v in enumerate(sv[i]):
                 rec[f"dec_sv_{j + 1}"] = float(v)
-        for key in ("R_L", "R_L_se", "R_E", "R_E_se", "hess_min_eig", "hess_max_eig", "n_neg_eig"):
-            rec[key] = float("nan")
-        if cres is not None and not all_bad[i]:
-            row = cres.row(int(np.searchsorted(ok, i)))
-            rec.update({k: row[k] for k in ("R_L", "R_L_se", "R_E", "R_E_se", "hess_min_eig", "hess_max_eig", "n_neg_eig")})
+        fill_curvature(rec, cres, ok, i)
         rec["theta"] = theta[i].detach().cpu().numpy().astype(float).tolist()
         records.append(rec)
     return records
@@ -416,13 +412,16 @@ def collapse_analysis(
     *,
     rtol: float = 0.05,
     resolution: float = 1e-3,
+    active_threshold: float = 1e-2,
     curvature_signals: Sequence[str] = ("R_L", "R_E"),
 ) -> dict[str, Any]:
     r"""Collapse thresholds from a beta sweep: detected, predicted (linear VAE) and matched.
 
     Each sorted KL_i(beta) is searched for change points on a log-beta axis; the collapse
-    threshold of mode i is its largest change point below which KL_i is positive (a kink
-    for the second-order collapse).  For a linear VAE the thresholds predicted from the
+    threshold of mode i is the kink within one grid step (log beta) of the first grid beta
+    from which KL_i stays below ``active_threshold`` (nats), KL_i inactive after it.  Independently of the detector, ``inactive_from`` is the first grid beta from
+    which KL_i stays below ``active_threshold`` (with the grid bracket below it): the
+    direct measurement for noisy (nonlinear, not fully converged) sweeps.  For a linear VAE the thresholds predicted from the
     data, beta_i = zeta_i^2 / eta_dec^2, are matched with :func:`match_transitions`
     (location within the detection interval widened by ``rtol`` beta_i, kind kink).  The
     change points of the curvature curves are reported beside them.
@@ -441,17 +440,24 @@ def collapse_analysis(
     for j in range(spec.latent_dim):
         col = f"kl_{j + 1}"
         y = result.column(col)
-        cps = detect_curve_change_points(beta[ok], y[ok], resolution=resolution, x_scale="log")
-        # the collapse: the last change point after which KL_i stays (near) zero
-        active_thr = 1e-6 + resolution * float(np.nanmax(np.abs(y[ok]))) if np.any(ok) else 0.0
+        bo, yo = beta[ok], y[ok]
+        cps = detect_curve_change_points(bo, yo, resolution=resolution, x_scale="log")
+        active = np.flatnonzero(yo > active_threshold)
+        first = int(active.max()) + 1 if active.size else 0
+        inactive_from = float(bo[first]) if first < bo.size else None
+        bracket = None if inactive_from is None or first == 0 else [float(bo[first - 1]), inactive_from]
+        # the collapse: a kink within one grid step (log beta) of where KL_i becomes inactive,
+        # after which KL_i stays inactive (not a wiggle inside the already-collapsed tail)
         collapse = None
-        for cp in cps:
-            after = y[ok][beta[ok] > cp.high]
-            if after.size and np.all(after <= active_thr) and cp.kind == "kink":
-                collapse = cp
-                break
+        if inactive_from is not None and bo.size > 1:
+            step = np.log(bo[first] / bo[first - 1]) if first > 0 else np.log(bo[1] / bo[0])
+            near = [cp for cp in cps if cp.kind == "kink" and abs(np.log(cp.gamma / inactive_from)) <= step * (1 + 1e-9)
+                    and np.all(yo[bo > cp.high] <= active_threshold)]
+            if near:
+                collapse = min(near, key=lambda cp: abs(np.log(cp.gamma / inactive_from)))
         entry: dict[str, Any] = dict(mode=j + 1, change_points=[c.to_dict() for c in cps],
-                                     detected=None if collapse is None else collapse.to_dict())
+                                     detected=None if collapse is None else collapse.to_dict(),
+                                     inactive_from=inactive_from, inactive_bracket=bracket)
         if predicted and j < len(predicted):
             p = PredictedTransition(float(predicted[j].beta_c), 2, j + 1, float(predicted[j].beta_c), "linear-vae")
             matches, _ = match_transitions([p], [collapse] if collapse is not None else [], rtol=rtol)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -33,7 +32,6 @@ import torch
 import theory
 
 from .changepoints import (
-    KIND_OF_ORDER,
     detect_curve_change_points,
     match_transitions,
     predicted_transitions,
@@ -257,8 +255,6 @@ def run_validation(
         # theory side of gamma_c: trained nets give the predicted L* and ||theta||^2
         tc = theory_curves(data, D, sw.gamma)
         if tc is not None:
-            errL = np.abs(sw.column("loss") - tc["loss"])[ok]
-            errN = np.abs(sw.column("param_norm_sq") - tc["param_norm_sq"])[ok]
             # points within match_rtol of a gamma_c are excluded (the global minimum
             # switches there; which side a point lands on is a grid question)
             near = np.zeros(sw.gamma.size, dtype=bool)

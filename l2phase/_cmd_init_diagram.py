@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._scheduler import add_scheduler_argument, make_executor
+from ._options import add_scheduler_argument, check_device, make_executor
 
 DEFAULT_OUT = "l2phase-init-diagram"
 OUTPUT_FILES = ("report.md", "results.json", "points.csv", "runs.csv", "boundary.csv", "condensation.csv",
@@ -238,22 +238,10 @@ def _parse_seeds(text):
     return seeds
 
 
-def _check_device(name: str) -> str:
-    import torch
-
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"--device: unknown torch device {name!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but CUDA is not available")
-    return name
-
-
 def run(args) -> int:
     from empirical.init_diagram import InitDiagramConfig, run_init_diagram
 
-    device = _check_device(args.device)
+    device = check_device(args.device)
     gammas, gammas_p = parse_grid(args.grid, device)
     widths = _parse_widths(args.widths, device)
     seeds = _parse_seeds(args.seeds)
@@ -278,14 +266,8 @@ def run(args) -> int:
             if (out / sub).exists():
                 shutil.rmtree(out / sub)
     log = None if args.no_progress else (lambda s: print(f"l2phase init-diagram: {s}", file=sys.stderr, flush=True))
-    executor = make_executor(args.scheduler)
-    if args.scheduler and log is not None:
-        log(f"running on {executor.description}"
-            + (f"; dashboard: {executor.dashboard_link}" if executor.dashboard_link else ""))
-    try:
+    with make_executor(args.scheduler, "init-diagram") as executor:
         res = run_init_diagram(cfg, out, resume=args.resume, progress=log, executor=executor)
-    finally:
-        executor.close()
     ok = write_outputs(res, out)
     n_pts = len(res.points)
     print(f"l2phase init-diagram: {'CONSISTENT' if ok else 'NOT CONSISTENT'} with the theory "

@@ -21,12 +21,11 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from ._scheduler import add_scheduler_argument, make_executor
+from ._options import add_scheduler_argument, check_device, make_executor, progress_bar
 
 DEFAULT_OUT = "l2phase-sweep"
 OUTPUT_FILES = {
@@ -75,7 +74,6 @@ def _prepare_out(out: Path, fingerprint: str, resume: bool) -> None:
 
 
 def run(args) -> int:
-    from ._cmd_validate import _check_device
     from .experiments import run_experiment
     from .sweep_config import example_configs, load_config
 
@@ -89,26 +87,13 @@ def run(args) -> int:
     if not args.config:
         raise ValueError("--config FILE is required (or --list for the shipped examples)")
     cfg = load_config(args.config)
-    device = _check_device(args.device)
+    device = check_device(args.device)
     out = Path(args.out) if args.out else Path(DEFAULT_OUT) / cfg.name
     _prepare_out(out, cfg.fingerprint(device), args.resume)
-    executor = make_executor(args.scheduler)
-    if args.scheduler:
-        print(f"l2phase sweep: running on {executor.description}"
-              + (f"; dashboard: {executor.dashboard_link}" if executor.dashboard_link else ""), file=sys.stderr)
-    bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg["sweep"]["points"], desc=f"l2phase sweep {cfg.name}", unit="pt", file=sys.stderr,
-                   dynamic_ncols=True)
-    try:
+    with make_executor(args.scheduler, "sweep") as executor, \
+            progress_bar(not args.no_progress, f"l2phase sweep {cfg.name}", total=cfg["sweep"]["points"]) as bar:
         results, tables = run_experiment(cfg, out, resume=args.resume, device=None if device == "cpu" else device,
                                          progress=bar.update if bar is not None else None, executor=executor)
-    finally:
-        if bar is not None:
-            bar.close()
-        executor.close()
     write_outputs(results, tables, out)
     verdict = "PASSED" if results["passed"] else "FAILED"
     print(f"l2phase sweep {cfg.name}: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
@@ -254,6 +239,12 @@ def _classifier_report(res: dict) -> str:
     return "\n".join(L)
 
 
+def _thresholds(an: dict) -> list[float]:
+    """Measured collapse threshold per mode: the collapse kink, else the first inactive beta."""
+    return [mo["detected"]["gamma"] if mo["detected"] else mo["inactive_from"] for mo in an["modes"]
+            if mo["detected"] or mo["inactive_from"]]
+
+
 def _vae_report(res: dict) -> str:
     cfg, an, d, m = res["config"], res["analysis"], res["data"], res["model"]
     L = _header(res, "Posterior collapse of a VAE across the KL weight beta.")
@@ -286,18 +277,24 @@ def _vae_report(res: dict) -> str:
             L.append(f"| {mo['mode']} | {_f(mo.get('zeta'), 6)} | {_f(mo.get('predicted_beta_c'), 6)} | {where} | "
                      f"{'-' if det is None else det['kind']} | {_f(rel, 3)} | {'yes' if mo.get('confirmed') else 'NO'} |")
     else:
-        L += ["No exact theory for the MLP VAE: measured thresholds only.", "",
-              "| mode | detected collapse beta [interval] | kind | all change points of KL_i |", "|---|---|---|---|"]
+        L += ["No exact theory for the MLP VAE: measured thresholds only. 'inactive from' is the first grid beta from "
+              f"which KL_i stays below {cfg['analysis']['active_threshold']:g} nats (bracket: the grid point before); "
+              "'collapse kink' the change point of KL_i (log-beta axis) where that happens.", "",
+              "| mode | inactive from beta [bracket] | collapse kink [interval] | all change points of KL_i |",
+              "|---|---|---|---|"]
         for mo in an["modes"]:
             det = mo["detected"]
             where = "none" if det is None else f"{_f(det['gamma'])} [{_f(det['low'])}, {_f(det['high'])}]"
-            L.append(f"| {mo['mode']} | {where} | {'-' if det is None else det['kind']} | {_cp_list(mo['change_points'])} |")
+            br = mo["inactive_bracket"]
+            ina = "never" if mo["inactive_from"] is None else (
+                _f(mo["inactive_from"]) + (f" [{_f(br[0])}, {_f(br[1])}]" if br else " (from the first point)"))
+            L.append(f"| {mo['mode']} | {ina} | {where} | {_cp_list(mo['change_points'])} |")
     L += ["", "## Curvature change points beside the thresholds", "",
           "| curve | change points: beta, kind [interval] |", "|---|---|"]
     labels = {"R_L": "Ricci scalar of the loss landscape R_L", "R_E": "Ricci scalar of the reconstruction landscape R_E"}
     for sig, cps in an["curvature"].items():
         L.append(f"| {labels.get(sig, sig)} | {_cp_list(cps)} |")
-    thr = [mo["detected"]["gamma"] for mo in an["modes"] if mo["detected"]]
+    thr = _thresholds(an)
     if thr:
         near = []
         for sig, cps in an["curvature"].items():
@@ -446,12 +443,12 @@ def _vae_plots(res: dict, tables: dict, out: Path) -> None:
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    thr = [mo["detected"] for mo in an["modes"] if mo["detected"]]
+    thr = _thresholds(an)
     for ax, key, label in ((axes[0], "R_L", "R_L (loss landscape)"), (axes[1], "R_E", "R_E (reconstruction landscape)")):
         ax.semilogx(b, sw.column(key), "o", ms=3, label="trained VAEs")
         _mark(ax, an["curvature"].get(key, []), label="curvature change point")
         for i, t in enumerate(thr):
-            ax.axvline(t["gamma"], color="C1", ls="--", lw=1, label="collapse threshold" if i == 0 else None)
+            ax.axvline(t, color="C1", ls="--", lw=1, label="collapse threshold" if i == 0 else None)
         ax.set_xlabel("beta")
         ax.set_ylabel(label)
         ax.legend(fontsize=7)

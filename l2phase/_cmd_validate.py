@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from ._scheduler import add_scheduler_argument, make_executor
+from ._options import add_scheduler_argument, check_device, make_executor, progress_bar
 
 DEFAULT_OUT = "l2phase-report"
 
@@ -73,23 +71,11 @@ def _parse_depths(text):
     return ds
 
 
-def _check_device(name: str) -> str:
-    import torch
-
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"--device: unknown torch device {name!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but CUDA is not available")
-    return name
-
-
 def run(args) -> int:
     from empirical.validation import ValidationConfig, run_validation
 
     depths = _parse_depths(args.depths)
-    device = _check_device(args.device)
+    device = check_device(args.device)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a directory")
@@ -101,26 +87,14 @@ def run(args) -> int:
         import shutil
 
         shutil.rmtree(out / "points")
-    executor = make_executor(args.scheduler)
-    if args.scheduler:
-        print(f"l2phase validate: running sweeps on {executor.description}"
-              + (f"; dashboard: {executor.dashboard_link}" if executor.dashboard_link else ""), file=sys.stderr)
-    bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(desc="l2phase validate", unit="pt", file=sys.stderr, dynamic_ncols=True)
-    try:
+    with make_executor(args.scheduler, "validate") as executor, \
+            progress_bar(not args.no_progress, "l2phase validate") as bar:
         results, tables = run_validation(
             cfg, out, resume=args.resume,
             progress=(bar.update if bar is not None else None),
             log=(lambda s: bar.set_postfix_str(s, refresh=True)) if bar is not None else None,
             executor=executor,
         )
-    finally:
-        if bar is not None:
-            bar.close()
-        executor.close()
     write_outputs(results, tables, out)
     verdict = "CONFIRMED" if results["confirmed"] else "NOT CONFIRMED"
     print(f"l2phase validate: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
@@ -278,7 +252,7 @@ def _plots(res: dict, tables: dict, out: Path) -> None:
                 ax.axvline(p["gamma_c"], color="C3", ls="--", lw=1, label="predicted gamma_c" if i == 0 else None)
             for i, c in enumerate(dres["signals"][col]["change_points"]):
                 ax.axvspan(c["low"], c["high"], color="C2", alpha=0.3)
-                ax.axvline(c["gamma"], color="C2", lw=1, label=f"detected change point" if i == 0 else None)
+                ax.axvline(c["gamma"], color="C2", lw=1, label="detected change point" if i == 0 else None)
             ax.set_title(f"D = {D}")
             ax.set_xlabel("gamma")
             ax.set_ylabel(ylabel)

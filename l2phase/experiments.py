@@ -110,7 +110,8 @@ def run_experiment(
             seed=cfg.seed, active_threshold=an["active_threshold"])
         res = empirical.sweep_beta(spec, data, grid, vcfg, out_dir=out, tag="vae", resume=resume, device=device,
                                    progress=progress, executor=executor)
-        analysis = empirical.collapse_analysis(res, data, rtol=an["rtol"], resolution=an["resolution"])
+        analysis = empirical.collapse_analysis(res, data, rtol=an["rtol"], resolution=an["resolution"],
+                                               active_threshold=an["active_threshold"])
         ok = res.ok()
         checks = [dict(name="no diverged beta point", passed=bool(ok.all()), detail=f"{int((~ok).sum())} diverged")]
         if spec.linear:

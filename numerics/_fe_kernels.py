@@ -322,23 +322,7 @@ def scalar_sweep(a, c, n, gammas, want_saddle):
     dls = np.full((m, 2), np.nan)
     nrm = np.full((m, 2), np.nan)
     d2s = np.full((m, 2), np.nan)
-    bhi = (c / a) ** (1.0 / n)
-    if n == 2:
-        bm = 0.0
-    else:
-        lo = 0.0
-        hi = bhi
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if mid == lo or mid == hi:
-                break
-            if (2 * n - 2) * a * mid**n - (n - 2) * c > 0.0:
-                hi = mid
-            else:
-                lo = mid
-        bm = 0.5 * (lo + hi)
-    bmn2 = bm ** (n - 2)
-    gamma_s = -(a * bmn2 * bm**n - c * bmn2) if n > 2 else c
+    bm, gamma_s, bhi = _learning_bracket(a, c, n)
     # chunks run in parallel; inside a chunk each root starts from the linear
     # extrapolation of the two previous roots (error O(h^2): one or two Newton steps)
     n_chunks = min(m, 64)

@@ -212,10 +212,9 @@ def critical_point_symbolic(depth: int | None = None) -> SymbolicCriticalPoint:
     if depth is not None:
         depth = check_depth(depth)
     s = SYMBOLS
-    a, c, ey2, gamma, b, t = s["a"], s["c"], s["Ey2"], s["gamma"], s["b"], s["t"]
+    ey2, gamma, b, t = s["Ey2"], s["gamma"], s["b"], s["t"]
     L_b = reduced_loss_expr(depth)
     inv_n = _t_power(depth)
-    n = 1 / inv_n
     L_t = _tidy_powers(sp.powsimp(sp.expand(L_b.subs(b, t**inv_n)), force=True))
 
     # 1. the stationary branch gamma(t)

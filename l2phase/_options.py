@@ -1,0 +1,59 @@
+"""Options shared by the sweep commands (validate, sweep, init-diagram): --scheduler, --device,
+the progress bar.  Imports of torch and dask stay inside the functions, so ``l2phase --help``
+and ``l2phase theory`` start fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import contextmanager
+
+
+def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDR",
+        help="run the sweeps' work units on Dask: 'local:N' starts a LocalCluster with N workers, "
+        "'tcp://HOST:PORT' uses a running scheduler (default: in this process); needs "
+        "pip install -e '.[cluster]'",
+    )
+
+
+def make_executor(scheduler: str | None, command: str | None = None):
+    """:func:`empirical.make_executor`; with ``command``, says on stderr where the units run."""
+    from empirical.executors import make_executor as _make
+
+    executor = _make(scheduler)
+    if scheduler and command:
+        print(f"l2phase {command}: running on {executor.description}"
+              + (f"; dashboard: {executor.dashboard_link}" if executor.dashboard_link else ""), file=sys.stderr)
+    return executor
+
+
+def check_device(name: str) -> str:
+    """A torch device name that exists here (``--device``), else ValueError."""
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device: unknown torch device {name!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda requested but CUDA is not available")
+    return name
+
+
+@contextmanager
+def progress_bar(enabled: bool, desc: str, total: int | None = None, unit: str = "pt"):
+    """A tqdm bar on stderr (None when disabled), closed however the block ends."""
+    bar = None
+    if enabled:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+    try:
+        yield bar
+    finally:
+        if bar is not None:
+            bar.close()
