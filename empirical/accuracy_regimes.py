@@ -265,7 +265,11 @@ def accuracy_regimes(
         except (ValueError, theory.InvalidCovarianceError) as exc:  # e.g. singular A
             linear = dict(depth=D, error=str(exc))
         else:
-            pts = [dict(mode=int(t.mode), gamma_c=float(t.gamma_c), order=int(t.order)) for t in preds if t.gamma_c > 0]
+            # modes at rounding level (e.g. the all-ones direction removed by centring the
+            # targets) have gamma_c ~ 1e-20: no transition
+            top = max((float(t.gamma_c) for t in preds), default=0.0)
+            pts = [dict(mode=int(t.mode), gamma_c=float(t.gamma_c), order=int(t.order)) for t in preds
+                   if t.gamma_c > 1e-9 * top]
             gmax = max((p["gamma_c"] for p in pts), default=None)
             compare = []
             for name in ("param_norm_sq", "R_E", "train_accuracy"):

@@ -331,6 +331,16 @@ def _mark(ax, cps, color="C2", label="change point"):
         ax.axvline(c["gamma"], color=color, lw=1, label=label if i == 0 else None)
 
 
+def _yscale(ax, y) -> None:
+    """log for positive curves, symlog (linear near zero) for curves that change sign."""
+    y = np.asarray(y, dtype=float)
+    y = y[np.isfinite(y)]
+    if y.size and np.all(y > 0):
+        ax.set_yscale("log")
+    elif y.size:
+        ax.set_yscale("symlog", linthresh=max(1e-12, float(np.median(np.abs(y))) / 100))
+
+
 def _classifier_plots(res: dict, tables: dict, out: Path) -> None:
     plt = _plt()
     an = res["analysis"]
@@ -350,6 +360,7 @@ def _classifier_plots(res: dict, tables: dict, out: Path) -> None:
         ax.axhline(r["chance"], color="grey", ls="--", lw=1, label="chance (majority class)")
     _mark(ax, an["signals"]["train_accuracy"]["change_points"], label="accuracy change point")
     theory_lines(ax)
+    ax.set_xlim(g.min() / 1.15, g.max() * 1.15)
     ax.set_xlabel("gamma (L2 strength)")
     ax.set_ylabel("accuracy")
     ax.legend(fontsize=7)
@@ -380,10 +391,11 @@ def _classifier_plots(res: dict, tables: dict, out: Path) -> None:
         se = np.array([r[f"{key}_se"] for r in tab], dtype=float)
         ax.errorbar(g, y, yerr=np.where(np.isfinite(se), se, 0), fmt="o", ms=3, label="trained nets")
         ax.set_xscale("log")
-        ax.set_yscale("symlog", linthresh=max(1e-3, float(np.nanmedian(np.abs(y))) / 100) if np.any(np.isfinite(y)) else 1)
+        _yscale(ax, y)
         _mark(ax, an["signals"][key]["change_points"], label="curvature change point")
         _mark(ax, an["signals"]["train_accuracy"]["change_points"], color="C1", label="accuracy change point")
         theory_lines(ax)
+        ax.set_xlim(g.min() / 1.15, g.max() * 1.15)
         ax.set_xlabel("gamma")
         ax.set_ylabel(label)
         ax.legend(fontsize=7)
@@ -396,6 +408,7 @@ def _classifier_plots(res: dict, tables: dict, out: Path) -> None:
         ax.semilogx(g, [r[key] for r in tab], "o-", ms=3)
         _mark(ax, an["signals"][key]["change_points"])
         theory_lines(ax)
+        ax.set_xlim(g.min() / 1.15, g.max() * 1.15)
         ax.set_xlabel("gamma")
         ax.set_ylabel(label)
         ax.legend(fontsize=7)
@@ -446,6 +459,7 @@ def _vae_plots(res: dict, tables: dict, out: Path) -> None:
     thr = _thresholds(an)
     for ax, key, label in ((axes[0], "R_L", "R_L (loss landscape)"), (axes[1], "R_E", "R_E (reconstruction landscape)")):
         ax.semilogx(b, sw.column(key), "o", ms=3, label="trained VAEs")
+        _yscale(ax, sw.column(key))
         _mark(ax, an["curvature"].get(key, []), label="curvature change point")
         for i, t in enumerate(thr):
             ax.axvline(t, color="C1", ls="--", lw=1, label="collapse threshold" if i == 0 else None)
