@@ -96,17 +96,22 @@ def numpy_vectorised(gamma, depth, a=1.0, c=1.0, ey2=1.0, tol=1e-15):
     return ey2 + out
 
 
+def _np_bracket(a, c, n):
+    """(b_m, gamma_s, (c/a)^(1/n)) of the numpy baselines: q'(b_m) = 0 and the spinodal
+    gamma_s = -min_b (q - gamma) (b_m = 0, gamma_s = c for n = 2)."""
+    bhi = (c / a) ** (1.0 / n)
+    if n == 2:
+        return 0.0, c, bhi
+    bm = ((n - 2) * c / ((2 * n - 2) * a)) ** (1.0 / n)
+    return bm, -(a * bm ** (2 * n - 2) - c * bm ** (n - 2)), bhi
+
+
 def numpy_newton_b(gamma, depth, a=1.0, c=1.0, ey2=1.0):
     """Second numpy baseline: vectorised Newton on q(b) = a b^(2n-2) - c b^(n-2) + gamma in b
     (integer powers, no exp/log), from b = (c/a)^(1/n) where q = gamma > 0, with a bisection
     safeguard; only the points still moving are updated.  Returns L*."""
     n = depth + 1
-    bhi = (c / a) ** (1.0 / n)
-    if n == 2:
-        bm, gamma_s = 0.0, c
-    else:
-        bm = ((n - 2) * c / ((2 * n - 2) * a)) ** (1.0 / n)  # q'(b_m) = 0
-        gamma_s = -(a * bm ** (2 * n - 2) - c * bm ** (n - 2))
+    bm, gamma_s, bhi = _np_bracket(a, c, n)
     ex = gamma < gamma_s
     g = gamma[ex]
     x = np.full(g.shape, bhi)
@@ -158,12 +163,7 @@ def numpy_interp_newton(gamma, depth, a=1.0, c=1.0, ey2=1.0, n_table=1024):
     points that fail the safeguarded solver's test (|step| <= 1e-11 b, inside the bracket)
     are redone by safeguarded Newton.  Returns L*."""
     n = depth + 1
-    bhi = (c / a) ** (1.0 / n)
-    if n == 2:
-        bm, gamma_s = 0.0, c
-    else:
-        bm = ((n - 2) * c / ((2 * n - 2) * a)) ** (1.0 / n)  # q'(b_m) = 0
-        gamma_s = -(a * bm ** (2 * n - 2) - c * bm ** (n - 2))
+    bm, gamma_s, bhi = _np_bracket(a, c, n)
     ex = gamma < gamma_s
     g = gamma[ex]
     bt = np.linspace(bm, bhi, n_table)

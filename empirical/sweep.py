@@ -317,6 +317,33 @@ def run_work_unit(task) -> list[dict]:
             torch.set_num_threads(threads_before)
 
 
+def select_best_runs(res, n_values: int, n_init: int):
+    """The lowest-loss start of each swept value from a batched training of n_values x n_init runs.
+
+    Returns (losses (n_values, n_init), best start index, its row in the batch, its theta,
+    mask of values whose every start diverged, indices of the values with a finite best).
+    """
+    L = res.loss.reshape(n_values, n_init)
+    bad = res.diverged.reshape(n_values, n_init) | ~np.isfinite(L)
+    best = np.argmin(np.where(bad, np.inf, L), axis=1)
+    rows = np.arange(n_values) * n_init + best
+    theta = res.theta[torch.as_tensor(rows, device=res.theta.device)]
+    all_bad = np.all(bad, axis=1)
+    return L, best, rows, theta, all_bad, np.flatnonzero(~all_bad)
+
+
+def measure_curvature(spec, theta, X, Y, values, measured, method: str | None, n_probes: int, seed: int):
+    """Curvature at the kept runs ``theta[measured]`` (knob ``values[measured]``): exact Hessians or
+    Hutch++ with per-point probe seeds (independent of the batch); None when nothing is measured."""
+    if method is None or not measured.size:
+        return None
+    sel = torch.as_tensor(measured, device=theta.device)
+    if method == "exact":
+        return curvature_exact(spec, theta[sel], X, Y, values[measured])
+    seeds = [point_seed(seed, v, 10_000) for v in values[measured]]
+    return curvature_matrix_free(spec, theta[sel], X, Y, values[measured], n_probes, seed=seeds)
+
+
 #: Curvature columns of a sweep record (NaN where not measured).
 CURVATURE_FIELDS = ("R_L", "R_L_se", "R_E", "R_E_se", "hess_min_eig", "hess_max_eig", "n_neg_eig")
 
@@ -387,22 +414,8 @@ def _train_chunk_inner(task: _ChunkTask) -> list[dict]:
     ]).to(device)
     gam = np.repeat(chunk, n_init)
     res = train_batched(spec, th0, X, Y, gam, cfg.train)
-    L = res.loss.reshape(len(chunk), n_init)
-    bad = res.diverged.reshape(len(chunk), n_init) | ~np.isfinite(L)
-    Lm = np.where(bad, np.inf, L)
-    best = np.argmin(Lm, axis=1)
-    rows = np.arange(len(chunk)) * n_init + best
-    theta = res.theta[torch.as_tensor(rows, device=res.theta.device)]
-    all_div = np.all(bad, axis=1)
-    cres = None
-    ok_rows = np.flatnonzero(~all_div)
-    if curv is not None and ok_rows.size:
-        sel = torch.as_tensor(ok_rows, device=theta.device)
-        if curv == "exact":
-            cres = curvature_exact(spec, theta[sel], X, Y, chunk[ok_rows])
-        else:
-            seeds = [point_seed(cfg.seed, g, 10_000) for g in chunk[ok_rows]]
-            cres = curvature_matrix_free(spec, theta[sel], X, Y, chunk[ok_rows], cfg.n_probes, seed=seeds)
+    L, best, rows, theta, all_div, ok_rows = select_best_runs(res, len(chunk), n_init)
+    cres = measure_curvature(spec, theta, X, Y, chunk, ok_rows, curv, cfg.n_probes, cfg.seed)
     with torch.no_grad():
         fx = forward(spec, theta, X)
         sv = (torch.linalg.svdvals(end_to_end_matrix(spec, theta)).cpu().numpy()

@@ -50,11 +50,11 @@ import theory
 from theory.validation import check_positive
 
 from .changepoints import PredictedTransition, detect_curve_change_points, match_transitions
-from .curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset
 from .executors import Executor
 from .models import _check_pos_int
-from .sweep import SweepResult, assemble_result, collect_points, fill_curvature, pending_points, point_seed
+from .sweep import (SweepResult, assemble_result, collect_points, fill_curvature, measure_curvature,
+                    pending_points, point_seed, select_best_runs)
 from .training import TrainConfig, train_batched
 
 __all__ = [
@@ -306,21 +306,8 @@ def _train_vae_chunk(task: _VAEChunkTask) -> list[dict]:
         for b in chunk for j, scale in enumerate(cfg.init_scales)
     ]).to(device)
     res = train_batched(spec, th0, X, Y, np.repeat(chunk, n_init), cfg.train)
-    L = res.loss.reshape(len(chunk), n_init)
-    bad = res.diverged.reshape(len(chunk), n_init) | ~np.isfinite(L)
-    best = np.argmin(np.where(bad, np.inf, L), axis=1)
-    rows = np.arange(len(chunk)) * n_init + best
-    theta = res.theta[torch.as_tensor(rows, device=res.theta.device)]
-    all_bad = np.all(bad, axis=1)
-    ok = np.flatnonzero(~all_bad)
-    cres = None
-    if task.curv is not None and ok.size:
-        sel = torch.as_tensor(ok, device=theta.device)
-        if task.curv == "exact":
-            cres = curvature_exact(spec, theta[sel], X, Y, chunk[ok])
-        else:
-            cres = curvature_matrix_free(spec, theta[sel], X, Y, chunk[ok], cfg.n_probes,
-                                         seed=[point_seed(cfg.seed, b, 10_000) for b in chunk[ok]])
+    L, best, rows, theta, all_bad, ok = select_best_runs(res, len(chunk), n_init)
+    cres = measure_curvature(spec, theta, X, Y, chunk, ok, task.curv, cfg.n_probes, cfg.seed)
     with torch.no_grad():
         kl = spec.kl_per_dim(theta, X).cpu().numpy()
         mse = spec.reconstruction_mse(theta, X, Y).cpu().numpy()
