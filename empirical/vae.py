@@ -404,13 +404,15 @@ def collapse_analysis(
 ) -> dict[str, Any]:
     r"""Collapse thresholds from a beta sweep: detected, predicted (linear VAE) and matched.
 
-    Each sorted KL_i(beta) is searched for change points on a log-beta axis; the collapse
-    threshold of mode i is the kink within one grid step (log beta) of the first grid beta
-    from which KL_i stays below ``active_threshold`` (nats), KL_i inactive after it.  Independently of the detector, ``inactive_from`` is the first grid beta from
-    which KL_i stays below ``active_threshold`` (with the grid bracket below it): the
-    direct measurement for noisy (nonlinear, not fully converged) sweeps.  For a linear VAE the thresholds predicted from the
-    data, beta_i = zeta_i^2 / eta_dec^2, are matched with :func:`match_transitions`
-    (location within the detection interval widened by ``rtol`` beta_i, kind kink).  The
+    Each sorted KL_i(beta) is searched for change points on a log-beta axis (linear VAE:
+    linear segments, as KL_i is piecewise linear in log beta there; otherwise cubic).  The
+    collapse threshold of mode i is the kink within one grid step (log beta) of the first grid
+    beta from which KL_i stays below ``active_threshold`` (nats), KL_i inactive after it.
+    Independently of the detector, ``inactive_from`` is that first inactive grid beta (with the
+    grid bracket below it): the direct measurement for noisy (nonlinear, not fully converged)
+    sweeps.  For a linear VAE the thresholds predicted from the data,
+    beta_i = zeta_i^2 / eta_dec^2, are matched with :func:`match_transitions` (location within
+    the detection interval widened by ``rtol`` beta_i, kind kink).  The
     change points of the curvature curves are reported beside them.
 
     Returns
@@ -423,12 +425,16 @@ def collapse_analysis(
     beta = result.values
     ok = result.ok()
     predicted = theory_collapse_thresholds(data, spec) if (spec.linear and data is not None) else []
+    # A linear VAE's KL_i = max(0, 1/2 log(beta_i / beta)) is exactly piecewise linear in log beta:
+    # linear segments (3 points each) resolve a threshold with only 3 grid points beyond it, where
+    # cubic segments (4 points) cannot split the curve at the kink.
+    kl_segments = dict(segment="linear", min_size=3) if spec.linear else {}
     modes = []
     for j in range(spec.latent_dim):
         col = f"kl_{j + 1}"
         y = result.column(col)
         bo, yo = beta[ok], y[ok]
-        cps = detect_curve_change_points(bo, yo, resolution=resolution, x_scale="log")
+        cps = detect_curve_change_points(bo, yo, resolution=resolution, x_scale="log", **kl_segments)
         active = np.flatnonzero(yo > active_threshold)
         first = int(active.max()) + 1 if active.size else 0
         inactive_from = float(bo[first]) if first < bo.size else None

@@ -112,6 +112,18 @@ def test_detected_thresholds_match_theory(data, linear_sweep):
         assert mode["match"]["relative_error"] < 0.02
 
 
+def test_threshold_with_three_grid_points_beyond_it_is_resolved(data, linear_sweep):
+    # drop the last beta: only 3 grid points remain above beta_1 = 3/0.64; 4-point cubic
+    # segments could not split there (notebook 04's quick grid failed this way)
+    spec, res = linear_sweep
+    top = theory_collapse_thresholds(data, spec)[0].beta_c
+    cut = type(res)(res.records[:-1], res.thetas[:-1], res.spec, res.tag, res.knob)
+    assert int(np.sum(cut.values > top)) == 3
+    an = collapse_analysis(cut, data, rtol=0.02)
+    assert an["confirmed"] is True
+    assert an["modes"][0]["detected"]["gamma"] == pytest.approx(top, rel=1e-3)
+
+
 def test_collapse_analysis_fails_on_wrong_theory(data, linear_sweep):
     # the same sweep judged against a decoder noise 10% off must not be confirmed
     spec, res = linear_sweep
