@@ -79,6 +79,17 @@ class Dataset:
             if self.labels.shape != (self.X.shape[0],):
                 raise ValueError(f"labels must have shape ({self.X.shape[0]},), got {self.labels.shape}")
 
+    def __setstate__(self, state: dict) -> None:
+        # An unpickled array (e.g. on a Dask worker) can sit at any byte offset of the
+        # received frame, even one that is not a multiple of 8.  numpy's matmul then takes
+        # another path and data_stats differed in the last bits from the sender's (seen in
+        # 4 of 12 transfers), which moved theory-aligned starts and broke bit-identical
+        # cluster sweeps.  Fresh copies are aligned like any array made here.
+        self.__dict__.update(state)
+        self.X, self.Y = np.array(self.X, copy=True, order="C"), np.array(self.Y, copy=True, order="C")
+        if self.labels is not None:
+            self.labels = np.array(self.labels, copy=True, order="C")
+
     @property
     def n_samples(self) -> int:
         return self.X.shape[0]
@@ -96,9 +107,14 @@ class Dataset:
         return data_stats(self.X, self.Y)
 
     def tensors(self, device=None, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+        """(X, Y) as fresh torch tensors (copies in torch's 64-byte aligned memory).
+
+        Copies, not views, so the BLAS kernels see the same alignment wherever this
+        dataset came from (see :meth:`__setstate__`).
+        """
         return (
-            torch.as_tensor(self.X, dtype=dtype, device=device),
-            torch.as_tensor(self.Y, dtype=dtype, device=device),
+            torch.tensor(self.X, dtype=dtype, device=device),
+            torch.tensor(self.Y, dtype=dtype, device=device),
         )
 
 

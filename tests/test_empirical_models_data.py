@@ -155,3 +155,23 @@ def test_idx_and_npz_loaders(tmp_path, gz):
 def test_dataset_validation():
     with pytest.raises(ValueError):
         Dataset(np.zeros((3, 2)), np.zeros((4, 1)))
+
+
+def test_unpickled_dataset_is_aligned_and_gives_the_same_stats():
+    # a Dask worker receives arrays at arbitrary byte offsets of a frame: emulate an odd offset
+    import pickle
+
+    d = synthetic_teacher(40, 3, (1.0, 0.4), noise=0.1, seed=3)
+    bufs = []
+    payload = pickle.dumps(d, protocol=5, buffer_callback=bufs.append)
+    shifted = []
+    for b in bufs:
+        raw = b.raw()
+        frame = bytearray(len(raw) + 3)
+        frame[3:] = raw
+        shifted.append(memoryview(frame)[3:])
+    e = pickle.loads(payload, buffers=shifted)
+    assert e.X.flags.aligned and e.Y.flags.aligned and e.X.flags.c_contiguous
+    for a, b in zip(d.stats()[:2], e.stats()[:2]):
+        assert a.tobytes() == b.tobytes()
+    assert np.array_equal(e.X, d.X) and np.array_equal(e.Y, d.Y)
