@@ -21,8 +21,7 @@ Conventions (DESIGN section 3)
 Other models
 ------------
 :func:`error`, :func:`penalty` and :func:`loss` are the objective of *any* model spec:
-a spec that is not a :class:`NetSpec` provides ``n_params``, ``in_dim``, ``out_dim``,
-``graph_width`` (numbers per sample in its autograd graph, for memory budgets) and the
+a spec that is not a :class:`NetSpec` provides ``n_params``, ``in_dim``, ``out_dim`` and the
 methods ``error(theta, X, Y)``, ``penalty(theta, X)`` and ``init(n, scale, generator=...)``.
 The objective is then L = error + knob * penalty, and the batched trainer
 (:func:`empirical.train_batched`) and the curvature code (:mod:`empirical.curvature`)
@@ -136,11 +135,6 @@ class NetSpec:
                 pos += o
             out.append((ws, (o, i), bs))
         return out
-
-    @property
-    def graph_width(self) -> int:
-        """Numbers per sample held in the autograd graph of a forward pass (input + layer outputs)."""
-        return self.in_dim + sum(o for o, _ in self.layer_shapes)
 
     @property
     def n_params(self) -> int:

@@ -147,13 +147,6 @@ class VAESpec:
     def n_params(self) -> int:
         return sum(math.prod(shape) for _, shape in self.blocks)
 
-    @property
-    def graph_width(self) -> int:
-        """Numbers per sample in the autograd graph (memory budget of exact Hessians)."""
-        if self.linear:
-            return self.in_dim + 2 * self.latent_dim + self.out_dim
-        return self.in_dim + self.hidden + 2 * self.latent_dim + self.n_noise * (2 * self.latent_dim + self.hidden + self.out_dim)
-
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views of the blocks of ``theta`` (..., P), each (..., *shape)."""
         if theta.shape[-1] != self.n_params:

@@ -17,6 +17,7 @@ from empirical import (
     error,
     error_grad_hessian,
     hessian_extreme_eigenvalues,
+    hutchinson_moments,
     synthetic_teacher,
     train_batched,
 )
@@ -121,6 +122,32 @@ def test_hutchinson_standard_errors_are_calibrated():
     mf = curvature_matrix_free(spec, theta, X, Y, 0.1, n_probes=30, method="hutchinson", seed=list(range(60)))
     z = (mf.tr_H_L - ex.tr_H_L[0]) / mf.extra["tr_se_L"]
     assert abs(z.mean()) < 0.6 and 0.6 < z.std() < 1.5  # 60 samples: loose but falsifiable
+
+
+@pytest.mark.parametrize("method", ["hutchinson", "hutch++"])
+def test_shared_probe_moments_match_dense_traces(method):
+    # two dense operators probed together (as curvature_matrix_free probes H_E and H_L):
+    # each estimate within its error bars of the exact tr H and tr H^2; Hutchinson on the
+    # list gives exactly what separate calls with the same seed give
+    rng = np.random.default_rng(0)
+    B, P = 3, 40
+    Q = np.linalg.qr(rng.standard_normal((B, P, P)))[0]
+    ev = np.concatenate([np.array([30.0, 12.0, 5.0]), rng.uniform(-1.0, 1.0, P - 3)])
+    H1 = torch.as_tensor(Q @ (ev[:, None] * np.swapaxes(Q, 1, 2)))
+    H2 = H1 + 0.7 * torch.eye(P, dtype=torch.float64)
+    ops = [lambda V, H=H: V @ H for H in (H1, H2)]
+    moms = hutchinson_moments(ops, B, P, 30, method=method, seed=[1, 2, 3])
+    for H, m in zip((H1, H2), moms):
+        tr = torch.diagonal(H, dim1=1, dim2=2).sum(-1).numpy()
+        tr2 = (H * H).sum((1, 2)).numpy()
+        assert np.all(np.abs(m["tr"] - tr) < 4.5 * m["tr_se"] + 1e-9), (m["tr"], tr)
+        assert np.all(np.abs(m["tr2"] - tr2) < 4.5 * m["tr2_se"] + 1e-9), (m["tr2"], tr2)
+    if method == "hutchinson":
+        for op, m in zip(ops, moms):
+            alone = hutchinson_moments(op, B, P, 30, method=method, seed=[1, 2, 3])
+            assert np.array_equal(alone["tr"], m["tr"]) and np.array_equal(alone["tr2"], m["tr2"])
+    with pytest.raises(TypeError, match="hv"):
+        hutchinson_moments([], B, P, 30)
 
 
 def test_lanczos_extreme_eigenvalues_match_dense():
