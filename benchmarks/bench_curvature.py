@@ -94,17 +94,16 @@ def main(n_probes: int = 30, gamma: float = 0.05, repeats: int = 3):
     def ours(method):
         return lambda: curvature_matrix_free(spec, theta, X, Y, gamma, n_probes=n_probes, method=method, seed=1)
 
-    for fn in (pyhessian_trace, ours("hutchinson"), ours("hutch++")):  # warm-up
+    fns = (pyhessian_trace, ours("hutchinson"), ours("hutch++"))
+    for fn in fns:  # warm-up
         fn()
-    t_py, t_hu, t_pp = [], [], []
+    times = [[] for _ in fns]
     for _ in range(repeats):  # interleaved, so a busy spell hits all three alike
-        t_py.append(_median_time(pyhessian_trace, 1)[0])
-        t_hu.append(_median_time(ours("hutchinson"), 1)[0])
-        t_pp.append(_median_time(ours("hutch++"), 1)[0])
-    t_py, t_hu, t_pp = (float(np.median(t)) for t in (t_py, t_hu, t_pp))
-    tr = np.asarray(pyhessian_trace()) * k
-    hu = ours("hutchinson")()
-    pp = ours("hutch++")()
+        for fn, ts in zip(fns, times):
+            ts.append(_median_time(fn, 1)[0])
+    t_py, t_hu, t_pp = (float(np.median(ts)) for ts in times)
+    tr, hu, pp = (fn() for fn in fns)
+    tr = np.asarray(tr) * k
     tr_py = float(tr.mean()) + 2 * gamma * spec.n_params
     se_py = float(tr.std(ddof=1) / np.sqrt(tr.size))
     print(f"model: D=2 linear 64-256-256-8, P={spec.n_params}, N=1024, float64 CPU, {n_probes} probes, "
