@@ -23,7 +23,7 @@ import ruptures as rpt
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 t0 = time.perf_counter()
-from numerics import ChangePointDetector  # noqa: E402
+from l2phase.numerics import ChangePointDetector  # noqa: E402
 
 t_import = time.perf_counter() - t0
 

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from empirical import NetSpec, SweepConfig, make_executor, sweep_gamma, synthetic_teacher
+from l2phase.empirical import NetSpec, SweepConfig, make_executor, sweep_gamma, synthetic_teacher
 
 
 def _noop(x):

@@ -33,7 +33,7 @@ import torch
 
 from torch.func import hessian, vmap
 
-from empirical import NetSpec, curvature_matrix_free, error, error_grad_hessian, synthetic_teacher
+from l2phase.empirical import NetSpec, curvature_matrix_free, error, error_grad_hessian, synthetic_teacher
 
 
 def _median_time(fn, repeats: int):

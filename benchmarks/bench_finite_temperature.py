@@ -43,8 +43,8 @@ from scipy.integrate import cubature, nquad
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import numerics  # noqa: E402
-from numerics import finite_temperature as ft  # noqa: E402
+from l2phase import numerics  # noqa: E402
+from l2phase.numerics import finite_temperature as ft  # noqa: E402
 
 A = C = EY2 = 1.0
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -277,7 +277,7 @@ def section_c(depth, gamma, temps, n_runs):
 _COMPILE_CODE = """
 import time, numpy as np
 t0 = time.perf_counter()
-import numerics
+from l2phase import numerics
 t1 = time.perf_counter()
 numerics.thermal_sampler(np.array([0.3]), 0.2, 2, n_samples=200, n_burn=200, n_chains=2)
 t2 = time.perf_counter()

@@ -39,7 +39,7 @@ from scipy.optimize import minimize_scalar
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import numerics  # noqa: E402
+from l2phase import numerics  # noqa: E402
 
 
 def numpy_vectorised(gamma, depth, a=1.0, c=1.0, ey2=1.0, tol=1e-15):
@@ -227,7 +227,7 @@ def scipy_loop(gamma, depth, a=1.0, c=1.0, ey2=1.0):
 _COMPILE_CODE = """
 import time, numpy as np
 t0 = time.perf_counter()
-import numerics
+from l2phase import numerics
 t1 = time.perf_counter()
 numerics.free_energy_lean(np.linspace(0.01, 1, 10), 2)
 t2 = time.perf_counter()

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from empirical import NetSpec, TrainConfig, synthetic_teacher, train_batched
+from l2phase.empirical import NetSpec, TrainConfig, synthetic_teacher, train_batched
 
 
 def main():

@@ -25,8 +25,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-import numerics
-import theory
+from l2phase import numerics
+from l2phase import theory
 
 from .data import Dataset
 from .models import NetSpec

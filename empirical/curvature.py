@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch.func import grad, jvp, vmap
 
-import numerics
+from l2phase import numerics
 
 from .models import NetSpec, error, penalty
 

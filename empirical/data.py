@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from theory.validation import check_nonnegative
+from l2phase.theory.validation import check_nonnegative
 
 __all__ = [
     "Dataset",
@@ -502,7 +502,7 @@ def _mnist_help(where: str) -> str:
     return (f"{where}. Put MNIST there as mnist.npz (keys x_train, y_train, x_test, y_test) or as the four "
             "IDX files train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], "
             f"t10k-labels-idx1-ubyte[.gz], and pass its path or set {MNIST_ENV}=PATH. To fetch it (checksummed): "
-            "python -c 'import empirical; print(empirical.download_mnist())' (writes ~/.cache/l2phase/mnist; "
+            "python -c 'from l2phase import empirical; print(empirical.download_mnist())' (writes ~/.cache/l2phase/mnist; "
             "sources in empirical.MNIST_SOURCES)")
 
 

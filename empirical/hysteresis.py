@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from theory.validation import check_gamma
+from l2phase.theory.validation import check_gamma
 
 from .data import Dataset
 from .models import NetSpec, end_to_end_matrix

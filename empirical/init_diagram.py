@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from theory.init_scaling import boundary_distance, boundary_gamma_energy, heuristic_rd_slope, init_regime
+from l2phase.theory.init_scaling import boundary_distance, boundary_gamma_energy, heuristic_rd_slope, init_regime
 
 from .executors import Executor, InProcessExecutor
 from .sweep import atomic_write_text, run_work_unit

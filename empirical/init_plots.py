@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from theory.init_scaling import NAMED_INITS
+from l2phase.theory.init_scaling import NAMED_INITS
 
 __all__ = [
     "plot_condensation_scatter",

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from theory.validation import check_depth
+from l2phase.theory.validation import check_depth
 
 __all__ = [
     "ACTIVATIONS",

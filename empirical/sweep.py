@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from theory.validation import check_gamma
+from l2phase.theory.validation import check_gamma
 
 from .curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset

@@ -46,8 +46,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-import theory
-from theory.validation import check_positive
+from l2phase import theory
+from l2phase.theory.validation import check_positive
 
 from .changepoints import PredictedTransition, detect_curve_change_points, match_transitions
 from .data import Dataset

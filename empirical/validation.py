@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-import theory
+from l2phase import theory
 
 from .changepoints import (
     detect_curve_change_points,

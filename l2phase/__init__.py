@@ -1,68 +1,86 @@
 """l2phase: the public facade a notebook imports (``import l2phase as lp``).
 
 It re-exports the most used names of the three layers under one roof; each layer keeps
-its own complete public API (``theory``, ``numerics``, ``empirical``).
+its own complete public API (``l2phase.theory``, ``l2phase.numerics``,
+``l2phase.empirical``). Nothing is imported until it is used (PEP 562): ``import l2phase``
+loads neither torch nor numba nor sympy; ``lp.critical_point`` loads sympy,
+``lp.ricci_scalar`` numba, ``lp.sweep_gamma`` torch.
 
 Conventions: depth D = number of hidden layers; loss E[(f(x)-y)^2] + gamma sum_l ||W_l||_F^2
 (no 1/2); torch MSELoss(mean) + weight_decay lam means gamma = k lam / 2 for k outputs.
 """
 
-from empirical import (
-    Dataset,
-    VAESpec,
-    VAESweepConfig,
-    accuracy_regimes,
-    classification_metrics,
-    classification_split,
-    collapse_analysis,
-    sweep_beta,
-    NetSpec,
-    SweepConfig,
-    TrainConfig,
-    ValidationConfig,
-    curvature_exact,
-    curvature_matrix_free,
-    data_stats,
-    detect_curve_change_points,
-    hysteresis_loop,
-    load_digits_dataset,
-    load_mnist,
-    match_transitions,
-    predicted_transitions,
-    refine_sweep,
-    run_validation,
-    sweep_gamma,
-    synthetic_teacher,
-    train_batched,
-)
-from numerics import (
-    ChangePoint,
-    ChangePointDetector,
-    detect_change_points,
-    free_energy,
-    locate_transitions,
-    ricci_scalar,
-    ricci_scalar_batched,
-    ricci_scalar_from_moments,
-)
-from theory import (
-    CriticalPoint,
-    InvalidCovarianceError,
-    NotConvergedError,
-    Transition,
-    critical_point,
-    critical_point_symbolic,
-    gamma_from_weight_decay,
-    noisy_covariance,
-    optimal_solution,
-    reduced_loss,
-    scalar_chain_curvature,
-    transitions,
-    vae_collapse_thresholds,
-    weight_decay_from_gamma,
-)
+from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
+
+_SUBPACKAGES = ("theory", "numerics", "empirical")
+
+_PACKAGE_OF = {
+    "CriticalPoint": "theory",
+    "InvalidCovarianceError": "theory",
+    "NotConvergedError": "theory",
+    "Transition": "theory",
+    "critical_point": "theory",
+    "critical_point_symbolic": "theory",
+    "gamma_from_weight_decay": "theory",
+    "noisy_covariance": "theory",
+    "optimal_solution": "theory",
+    "reduced_loss": "theory",
+    "scalar_chain_curvature": "theory",
+    "transitions": "theory",
+    "vae_collapse_thresholds": "theory",
+    "weight_decay_from_gamma": "theory",
+    "ChangePoint": "numerics",
+    "ChangePointDetector": "numerics",
+    "detect_change_points": "numerics",
+    "free_energy": "numerics",
+    "locate_transitions": "numerics",
+    "ricci_scalar": "numerics",
+    "ricci_scalar_batched": "numerics",
+    "ricci_scalar_from_moments": "numerics",
+    "Dataset": "empirical",
+    "NetSpec": "empirical",
+    "SweepConfig": "empirical",
+    "TrainConfig": "empirical",
+    "VAESpec": "empirical",
+    "VAESweepConfig": "empirical",
+    "ValidationConfig": "empirical",
+    "accuracy_regimes": "empirical",
+    "classification_metrics": "empirical",
+    "classification_split": "empirical",
+    "collapse_analysis": "empirical",
+    "curvature_exact": "empirical",
+    "curvature_matrix_free": "empirical",
+    "data_stats": "empirical",
+    "detect_curve_change_points": "empirical",
+    "hysteresis_loop": "empirical",
+    "load_digits_dataset": "empirical",
+    "load_mnist": "empirical",
+    "match_transitions": "empirical",
+    "predicted_transitions": "empirical",
+    "refine_sweep": "empirical",
+    "run_validation": "empirical",
+    "sweep_beta": "empirical",
+    "sweep_gamma": "empirical",
+    "synthetic_teacher": "empirical",
+    "train_batched": "empirical",
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return _import_module(f"{__name__}.{name}")
+    if name in _PACKAGE_OF:
+        value = getattr(_import_module(f"{__name__}.{_PACKAGE_OF[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))
+
 
 __all__ = [
     "VAESpec",

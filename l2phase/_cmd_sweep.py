@@ -68,7 +68,7 @@ def _prepare_out(out: Path, fingerprint: str, resume: bool) -> None:
                              f"(fingerprint {old or 'missing'} != {fingerprint}); use another --out or drop --resume")
     elif points.exists():
         shutil.rmtree(points)  # a fresh run must not silently reuse old points
-    from empirical.sweep import atomic_write_text
+    from l2phase.empirical.sweep import atomic_write_text
 
     atomic_write_text(stamp, fingerprint + "\n")
 
@@ -130,7 +130,7 @@ def _clean(o):
 
 def write_outputs(results: dict, tables: dict, out: Path) -> None:
     """Write report.md, results.json, sweep.csv and the plots of one experiment."""
-    from empirical.sweep import atomic_write_text, write_csv
+    from l2phase.empirical.sweep import atomic_write_text, write_csv
 
     out.mkdir(parents=True, exist_ok=True)
     exp = results["config"]["experiment"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-import theory
+from l2phase import theory
 
 from .cli import CLIError
 

@@ -72,7 +72,7 @@ def _parse_depths(text):
 
 
 def run(args) -> int:
-    from empirical.validation import ValidationConfig, run_validation
+    from l2phase.empirical.validation import ValidationConfig, run_validation
 
     depths = _parse_depths(args.depths)
     device = check_device(args.device)
@@ -132,7 +132,7 @@ def _clean(o):
 
 
 def write_outputs(results: dict, tables: dict, out: Path) -> None:
-    from empirical.sweep import atomic_write_text, write_csv
+    from l2phase.empirical.sweep import atomic_write_text, write_csv
 
     for key, tab in tables.items():
         if key.startswith("sweep_"):
@@ -230,7 +230,7 @@ def _plots(res: dict, tables: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from empirical.validation import theory_curves
+    from l2phase.empirical.validation import theory_curves
 
     data = tables["data"]
     depths = list(res["depths"].keys())

@@ -22,7 +22,7 @@ def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
 
 def make_executor(scheduler: str | None, command: str | None = None):
     """:func:`empirical.make_executor`; with ``command``, says on stderr where the units run."""
-    from empirical.executors import make_executor as _make
+    from l2phase.empirical.executors import make_executor as _make
 
     executor = _make(scheduler)
     if scheduler and command:

@@ -20,7 +20,7 @@ __all__ = ["run_experiment", "build_data"]
 
 
 def _train_config(sec: dict):
-    from empirical import TrainConfig
+    from l2phase.empirical import TrainConfig
 
     return TrainConfig(optimizer=sec["optimizer"], lr=sec["lr"], max_steps=sec["max_steps"], gtol=sec["gtol"],
                        switch_tol=sec["switch_tol"], polish=None if sec["polish"] == "none" else "newton",
@@ -33,7 +33,7 @@ def _curvature(sec: dict):
 
 def build_data(cfg: ExperimentConfig):
     """The experiment's data: (train, test) for a classifier, the autoencoder set for a VAE."""
-    import empirical
+    from l2phase import empirical
 
     d = cfg["data"]
     path = d["path"] or None
@@ -69,7 +69,7 @@ def run_experiment(
     ``results`` is JSON-ready (configuration, data summary, analysis, checks, verdict);
     ``tables`` holds the objects the plots and CSVs need (the sweep result and the data).
     """
-    import empirical
+    from l2phase import empirical
 
     t0 = time.perf_counter()
     grid = cfg.grid()

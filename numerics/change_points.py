@@ -35,7 +35,7 @@ Method
 Example
 -------
 >>> import numpy as np
->>> from numerics import ChangePointDetector
+>>> from l2phase.numerics import ChangePointDetector
 >>> g = np.linspace(0.0, 2.0, 201)
 >>> y = np.where(g < 1.0, 1.0 - g, 0.0)          # kink at gamma = 1
 >>> [(round(cp.gamma, 6), cp.kind) for cp in ChangePointDetector().fit(g, y).predict()]

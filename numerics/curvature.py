@@ -16,7 +16,7 @@ Hessian, H_E = H_L - 2 gamma I).
 Example
 -------
 >>> import numpy as np
->>> from numerics import ricci_scalar
+>>> from l2phase.numerics import ricci_scalar
 >>> ricci_scalar(np.zeros(2), np.diag([2.0, 3.0]))   # 2 * 2 * 3
 12.0
 """

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from theory.validation import check_depth, check_nonnegative, check_positive
+from l2phase.theory.validation import check_depth, check_nonnegative, check_positive
 
 from .curvature import ricci_scalar_batched
 
@@ -82,7 +82,7 @@ def curvature_map(
     Examples
     --------
     >>> import numpy as np
-    >>> from numerics import curvature_map
+    >>> from l2phase.numerics import curvature_map
     >>> b = np.sqrt(1 - 0.5)
     >>> round(float(curvature_map(1, 0.5, [[b], [b]])[0, 0]), 10)   # DESIGN: 32 g (1 - g)
     8.0

@@ -41,7 +41,7 @@ from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
-from theory.validation import check_depth, check_nonnegative, check_positive
+from l2phase.theory.validation import check_depth, check_nonnegative, check_positive
 
 from . import _ft_kernels as _k
 from .free_energy import free_energy
@@ -137,7 +137,7 @@ def thermal_quadrature(
     Examples
     --------
     >>> import numpy as np
-    >>> from numerics import thermal_quadrature
+    >>> from l2phase.numerics import thermal_quadrature
     >>> tc = thermal_quadrature(np.array([0.3, 0.5]), 0.05, depth=1)
     >>> tc.mean_norm_sq.shape
     (2,)

@@ -20,7 +20,7 @@ d2L*/dgamma2 = d(n b*^2)/dgamma (implicit differentiation along the branch).
 Example
 -------
 >>> import numpy as np
->>> from numerics import free_energy
+>>> from l2phase.numerics import free_energy
 >>> fe = free_energy(np.array([0.2, 0.5]), depth=2, a=1.0, c=1.0)
 >>> fe.branch.tolist()           # learning minimum (piece 0), then trivial (-1)
 [0, -1]
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.validation import check_data_stats, check_depth, check_gamma, check_nonnegative, check_positive
+from l2phase.theory.validation import check_data_stats, check_depth, check_gamma, check_nonnegative, check_positive
 
 from . import _fe_kernels as _k
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from empirical import (
+from l2phase.empirical import (
     MNIST_ENV,
     NetSpec,
     classification_metrics,

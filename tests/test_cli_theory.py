@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from l2phase.cli import main
-from theory import critical_point, transitions
+from l2phase.theory import critical_point, transitions
 
 
 def _run(capsys, *argv):

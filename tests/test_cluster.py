@@ -15,8 +15,8 @@ import pytest
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
 
-from empirical import NetSpec, SweepConfig, make_executor, sweep_gamma, synthetic_teacher  # noqa: E402
-from empirical.executors import DaskExecutor  # noqa: E402
+from l2phase.empirical import NetSpec, SweepConfig, make_executor, sweep_gamma, synthetic_teacher  # noqa: E402
+from l2phase.empirical.executors import DaskExecutor  # noqa: E402
 
 # the fault-injecting wrapper below must reach the workers by value (tests/ is not importable there)
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -141,7 +141,7 @@ def test_sweep_command_on_a_local_cluster_gives_the_same_report(tmp_path):
 
 def test_init_diagram_on_the_cluster_gives_identical_results(executor, tmp_path):
     # the two-layer ReLU diagram's work units (one batch of nets per width) on Dask: same numbers
-    from empirical import InitDiagramConfig, run_init_diagram
+    from l2phase.empirical import InitDiagramConfig, run_init_diagram
 
     cfg = InitDiagramConfig(gammas_energy=(0.5, 1.5), gammas_dynamic=(0.0,), widths=(200, 400), seeds=(0, 1), refine=0)
     here = run_init_diagram(cfg, tmp_path / "a")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from empirical import (
+from l2phase.empirical import (
     Dataset,
     NetSpec,
     data_stats,

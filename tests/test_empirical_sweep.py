@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from empirical import (
+from l2phase.empirical import (
     NetSpec,
     SweepConfig,
     TrainConfig,

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch.func import hessian, vmap
 
-import theory
-from empirical import (
+from l2phase import theory
+from l2phase.empirical import (
     NetSpec,
     TrainConfig,
     curvature_exact,

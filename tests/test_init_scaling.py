@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.init_scaling import (
+from l2phase.theory.init_scaling import (
     NAMED_INITS,
     InitCoordinates,
     InitScaling,

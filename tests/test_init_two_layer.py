@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from empirical.init_diagram import InitDiagramConfig, boundary_crossing, fit_rd_slope, run_init_diagram
-from empirical.two_layer import (
+from l2phase.empirical.init_diagram import InitDiagramConfig, boundary_crossing, fit_rd_slope, run_init_diagram
+from l2phase.empirical.two_layer import (
     condensation_metrics,
     cosine_similarity_matrix,
     effective_orientations,
@@ -20,7 +20,7 @@ from empirical.two_layer import (
     train_plain,
     two_layer_dataset,
 )
-from theory.init_scaling import InitScaling, boundary_distance, init_regime
+from l2phase.theory.init_scaling import InitScaling, boundary_distance, init_regime
 
 Q4 = two_layer_dataset("quadratic4")
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics import ChangePoint, ChangePointDetector, detect_change_points
+from l2phase.numerics import ChangePoint, ChangePointDetector, detect_change_points
 
 
 def _ricci_d1(g):

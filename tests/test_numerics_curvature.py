@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics import ricci_scalar, ricci_scalar_batched, ricci_scalar_from_moments
+from l2phase.numerics import ricci_scalar, ricci_scalar_batched, ricci_scalar_from_moments
 
 
 def _random_point(seed: int, P: int):
@@ -102,10 +102,10 @@ def test_bad_batched_input():
 # ---------------------------------------------------------------- curvature maps of scalar chains
 import sympy as sp  # noqa: E402
 
-from numerics import chain_gradient_hessian, curvature_map  # noqa: E402
-from theory import ricci_scalar_formula, scalar_chain_curvature  # noqa: E402
-from theory.critical_point import critical_point  # noqa: E402
-from theory.reduced_loss import SYMBOLS, network_loss_expr  # noqa: E402
+from l2phase.numerics import chain_gradient_hessian, curvature_map  # noqa: E402
+from l2phase.theory import ricci_scalar_formula, scalar_chain_curvature  # noqa: E402
+from l2phase.theory.closed_form import critical_point  # noqa: E402
+from l2phase.theory.reduced_problem import SYMBOLS, network_loss_expr  # noqa: E402
 
 
 @pytest.mark.parametrize("landscape", ["loss", "error"])

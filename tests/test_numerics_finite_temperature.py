@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.special import k0e
 
-from numerics import escape_times, susceptibility_peak, thermal_quadrature, thermal_reduced, thermal_sampler
-from numerics.finite_temperature import _mu_spline
-from theory.critical_point import critical_point, optimal_solution
+from l2phase.numerics import escape_times, susceptibility_peak, thermal_quadrature, thermal_reduced, thermal_sampler
+from l2phase.numerics.finite_temperature import _mu_spline
+from l2phase.theory.closed_form import critical_point, optimal_solution
 
 NOJIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"  # pure-Python kernels: smaller runs
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from numerics import ReducedLossModel, free_energy, free_energy_general, locate_transitions
-from theory.critical_point import critical_point, optimal_solution
+from l2phase.numerics import ReducedLossModel, free_energy, free_energy_general, locate_transitions
+from l2phase.theory.closed_form import critical_point, optimal_solution
 
 A_ = st.floats(0.3, 3.0)
 C_ = st.floats(0.2, 2.0)
@@ -189,7 +189,7 @@ def test_scalar_kernel_equals_ridge_kernel(depth):
 
 
 # ---------------------------------------------------------------- numbers vs theory.transitions
-from theory import transitions as theory_transitions  # noqa: E402
+from l2phase.theory import transitions as theory_transitions  # noqa: E402
 
 
 def _spd(seed: int, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +229,7 @@ def test_locate_transitions_whitened_cascade(seed, k, depth, a):
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 8])
 def test_lean_path_equals_full_sweep(depth):
-    from numerics import free_energy_lean
+    from l2phase.numerics import free_energy_lean
 
     g = np.concatenate([np.linspace(1e-4, 1.5, 3000), [0.7, 0.05]])  # sorted grid, then jumps back
     fe = free_energy(g, depth, a=1.3, c=0.7, ey2=0.6)
@@ -254,7 +254,7 @@ def test_lean_path_equals_full_sweep(depth):
     seed=st.integers(0, 2**31 - 1),
 )
 def test_lean_any_grid_equals_full_sweep(a, c, extra, depth, kind, m, seed):
-    from numerics import free_energy_lean
+    from l2phase.numerics import free_energy_lean
 
     rng = np.random.default_rng(seed)
     ey2 = c * c / a + extra
@@ -279,7 +279,7 @@ def test_lean_any_grid_equals_full_sweep(a, c, extra, depth, kind, m, seed):
 
 @pytest.mark.parametrize("depth", [1, 2, 7])
 def test_lean_parallel_kernel_bit_identical(depth):
-    from numerics import _fe_kernels as K
+    from l2phase.numerics import _fe_kernels as K
 
     rng = np.random.default_rng(depth)
     # long enough for several blocks of 1024 points, sorted then shuffled
@@ -294,15 +294,15 @@ def test_lean_parallel_kernel_bit_identical(depth):
 @pytest.mark.parametrize("bad", [[0.1, np.nan], [0.2, -1e-300], [np.inf], [[0.1]], []])
 @pytest.mark.parametrize("depth", [0, 2])
 def test_lean_bad_gamma(bad, depth):
-    from numerics import free_energy_lean
+    from l2phase.numerics import free_energy_lean
 
     with pytest.raises(ValueError, match="gamma"):
         free_energy_lean(np.array(bad, dtype=float), depth)
 
 
 def test_lean_parallel_option_same_results(monkeypatch):
-    from numerics import _fe_kernels as K
-    from numerics import free_energy_lean
+    from l2phase.numerics import _fe_kernels as K
+    from l2phase.numerics import free_energy_lean
 
     monkeypatch.setattr(K, "PARALLEL_MIN_POINTS", 1)  # use the parallel kernel on a short grid
     g = np.linspace(0.0, 1.2, 3000)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from theory import critical_point, optimal_solution
+from l2phase.theory import critical_point, optimal_solution
 
 
 def _full_net_min(depth, width, A, beta, ey2, gamma, restarts, seed, scale=1.0):

@@ -8,8 +8,8 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import theory
-from theory import critical_point, critical_point_symbolic, optimal_solution, reduced_loss
+from l2phase import theory
+from l2phase.theory import critical_point, critical_point_symbolic, optimal_solution, reduced_loss
 
 # DESIGN section 4, a = c = E[y^2] = 1: (D, gamma_c, b_c^2, ||w||_c, latent heat, spinodal)
 TABLE = [
@@ -175,3 +175,36 @@ def test_optimal_solution_rejects_bad_gamma():
     with pytest.raises(ValueError, match="gamma"):
         optimal_solution(2, 1.0, 1.0, [])
     assert math.isfinite(optimal_solution(0, 1.0, 1.0, 0.5).loss[0])
+
+
+@pytest.mark.parametrize("D", range(0, 7))
+def test_float_closed_forms_equal_the_sympy_derivation(D):
+    """critical_point evaluates closed forms without sympy; they must be the derivation's."""
+    s = theory.SYMBOLS
+    sym = critical_point_symbolic(D)
+    for a, c, ey2 in [(1.0, 1.0, 1.0), (1.3, 0.7, 2.0), (0.2, 3.0, 50.0)]:
+        cp = critical_point(D, a, c, ey2)
+        if sym.gamma_c == sp.oo:
+            assert not cp.transition and cp.gamma_c is None
+            continue
+        sub = {s["a"]: a, s["c"]: c, s["Ey2"]: ey2}
+        assert cp.order == sym.order
+        assert (cp.exponent is None) == (sym.exponent is None)
+        if sym.exponent is not None:
+            assert cp.exponent == float(sym.exponent)
+        for mine, exact in [
+            (cp.gamma_c, sym.gamma_c),
+            (cp.spinodal, sym.spinodal),
+            (cp.b_c_squared, sym.b_c_squared),
+            (cp.norm_c, sym.t_c),
+            (cp.latent_heat, sp.Abs(sym.latent_heat)),
+        ]:
+            assert mine == pytest.approx(float(exact.subs(sub)), rel=1e-14, abs=1e-300)
+
+
+@pytest.mark.parametrize("D", [50, 1000, 10**6])
+def test_large_depths_answer_without_sympy_and_follow_the_asymptote(D):
+    cp = critical_point(D, 1.3, 0.7)
+    # gamma_c -> c^2/(a D) as D -> infinity (the design's asymptote)
+    assert cp.gamma_c == pytest.approx(0.7**2 / (1.3 * D), rel=5.0 / D)
+    assert cp.order == 1 and cp.gamma_c < cp.spinodal

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-import theory
-from theory import InvalidCovarianceError, critical_point, transitions
+from l2phase import theory
+from l2phase.theory import InvalidCovarianceError, critical_point, transitions
 
 
 def _random_stats(seed, d=3, k=None, noise=0.5):

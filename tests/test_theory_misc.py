@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from theory import gamma_from_weight_decay, vae_collapse_thresholds, weight_decay_from_gamma
+from l2phase.theory import gamma_from_weight_decay, vae_collapse_thresholds, weight_decay_from_gamma
 
 
 def test_vae_thresholds_whitened_and_autoencoder():

@@ -7,7 +7,7 @@ import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from theory import critical_point, ricci_scalar_formula, ricci_scalar_symbolic, scalar_chain_curvature
+from l2phase.theory import critical_point, ricci_scalar_formula, ricci_scalar_symbolic, scalar_chain_curvature
 
 x, y = sp.symbols("x y", real=True)
 

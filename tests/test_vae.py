@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch.func import hessian
 
-import numerics
-from empirical import (
+from l2phase import numerics
+from l2phase.empirical import (
     VAESpec,
     VAESweepConfig,
     TrainConfig,

@@ -14,48 +14,74 @@ Two-layer ReLU initialisation phase diagram (seed 002): :mod:`theory.init_scalin
 This package never imports torch or numba.
 """
 
-from .critical_point import (
-    CriticalPoint,
-    OptimalSolution,
-    SymbolicCriticalPoint,
-    critical_point,
-    critical_point_symbolic,
-    optimal_solution,
-)
-from .general_data import Transition, ridge_branch_critical_point, transitions
-from .init_scaling import (
-    INIT_REGIMES,
-    PAPER_PLACEMENT,
-    NAMED_INITS,
-    InitCoordinates,
-    InitScaling,
-    NamedInit,
-    boundary_gamma_energy,
-    boundary_distance,
-    heuristic_rd_slope,
-    init_coordinates_finite_m,
-    init_coordinates_fit,
-    init_regime,
-    named_init,
-    normalised_scales,
-    normalised_step,
-)
-from .noise import noise_factor, noisy_covariance
-from .order import Branch, EhrenfestResult, ehrenfest_order
-from .reduced_loss import SYMBOLS, network_loss_expr, reduced_loss, reduced_loss_expr
-from .ricci import CurvatureToy, ricci_scalar_formula, ricci_scalar_symbolic, scalar_chain_curvature
-from .torch_convention import gamma_from_weight_decay, weight_decay_from_gamma
-from .vae import CollapseThreshold, vae_collapse_thresholds
-from .validation import (
-    InvalidCovarianceError,
-    NotConvergedError,
-    check_covariance,
-    check_data_stats,
-    check_depth,
-    check_gamma,
-    check_nonnegative,
-    check_positive,
-)
+# Names resolve on first use (PEP 562): ``import l2phase.theory`` costs nothing, and the
+# input validators (used by numerics) load without sympy.
+from importlib import import_module as _import_module
+
+_SUBMODULE_OF = {
+    "CriticalPoint": "closed_form",
+    "OptimalSolution": "closed_form",
+    "SymbolicCriticalPoint": "derivation",
+    "critical_point": "closed_form",
+    "critical_point_symbolic": "derivation",
+    "optimal_solution": "closed_form",
+    "Transition": "general_data",
+    "ridge_branch_critical_point": "general_data",
+    "transitions": "general_data",
+    "INIT_REGIMES": "init_scaling",
+    "InitCoordinates": "init_scaling",
+    "InitScaling": "init_scaling",
+    "NAMED_INITS": "init_scaling",
+    "NamedInit": "init_scaling",
+    "PAPER_PLACEMENT": "init_scaling",
+    "boundary_distance": "init_scaling",
+    "boundary_gamma_energy": "init_scaling",
+    "heuristic_rd_slope": "init_scaling",
+    "init_coordinates_finite_m": "init_scaling",
+    "init_coordinates_fit": "init_scaling",
+    "init_regime": "init_scaling",
+    "named_init": "init_scaling",
+    "normalised_scales": "init_scaling",
+    "normalised_step": "init_scaling",
+    "noise_factor": "noise",
+    "noisy_covariance": "noise",
+    "Branch": "order",
+    "EhrenfestResult": "order",
+    "ehrenfest_order": "order",
+    "SYMBOLS": "reduced_problem",
+    "network_loss_expr": "reduced_problem",
+    "reduced_loss": "reduced_problem",
+    "reduced_loss_expr": "reduced_problem",
+    "CurvatureToy": "ricci",
+    "ricci_scalar_formula": "ricci",
+    "ricci_scalar_symbolic": "ricci",
+    "scalar_chain_curvature": "ricci",
+    "gamma_from_weight_decay": "torch_convention",
+    "weight_decay_from_gamma": "torch_convention",
+    "CollapseThreshold": "vae",
+    "vae_collapse_thresholds": "vae",
+    "InvalidCovarianceError": "validation",
+    "NotConvergedError": "validation",
+    "check_covariance": "validation",
+    "check_data_stats": "validation",
+    "check_depth": "validation",
+    "check_gamma": "validation",
+    "check_nonnegative": "validation",
+    "check_positive": "validation",
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULE_OF:
+        value = getattr(_import_module(f".{_SUBMODULE_OF[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "INIT_REGIMES",
@@ -90,7 +116,7 @@ __all__ = [
     "check_gamma",
     "check_nonnegative",
     "check_positive",
-    "critical_point",
+    "closed_form",
     "critical_point_symbolic",
     "ehrenfest_order",
     "gamma_from_weight_decay",

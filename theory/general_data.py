@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
-from .critical_point import critical_point
+from .closed_form import critical_point
 from .noise import noisy_covariance
 from .validation import NotConvergedError, check_data_stats, check_depth, check_nonnegative
 
@@ -236,7 +236,7 @@ def transitions(
     Examples
     --------
     >>> import numpy as np
-    >>> from theory import transitions
+    >>> from l2phase.theory import transitions
     >>> [round(t.gamma_c, 4) for t in transitions(np.eye(2), np.diag([1.0, 0.4]), 1.16, depth=2)]
     [0.117, 0.3969]
     """

@@ -27,8 +27,8 @@ from typing import Sequence
 
 import sympy as sp
 
-from .critical_point import critical_point_symbolic
-from .reduced_loss import SYMBOLS, network_loss_expr
+from .derivation import critical_point_symbolic
+from .reduced_problem import SYMBOLS, network_loss_expr
 from .validation import check_depth
 
 __all__ = [
@@ -132,7 +132,7 @@ def scalar_chain_curvature(depth: int, landscape: str = "loss", branch: str = "l
 
     Examples
     --------
-    >>> from theory import scalar_chain_curvature
+    >>> from l2phase.theory import scalar_chain_curvature
     >>> scalar_chain_curvature(1, "loss", "learning").R
     -32*gamma*(gamma - 1)
     """

@@ -32,7 +32,7 @@ which is how :func:`reduced_loss_expr` builds it from :func:`network_loss_expr`.
 
 Example
 -------
->>> from theory import reduced_loss
+>>> from l2phase.theory import reduced_loss
 >>> float(reduced_loss(0.0, 0.3, depth=2, a=1.0, c=1.0, ey2=1.0))
 1.0
 """
