@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from l2phase.empirical.init_diagram import InitDiagramConfig, run_init_diagram
+from l2phase.empirical.experiments.init_diagram import InitDiagramConfig, run_init_diagram
 from l2phase.empirical.two_layer import train_normalised, two_layer_dataset
 
 GAMMAS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)

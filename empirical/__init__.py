@@ -5,8 +5,8 @@ L = E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2 (no 1/2, biases not penalised);
 networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.models`).
 """
 
-from .accuracy_regimes import CURVE_SIGNALS, accuracy_regimes, classification_metrics
-from .changepoints import (
+from .experiments.accuracy_regimes import CURVE_SIGNALS, accuracy_regimes, classification_metrics
+from .transition_matching import (
     KIND_OF_ORDER,
     PredictedTransition,
     TransitionMatch,
@@ -15,7 +15,7 @@ from .changepoints import (
     predicted_transitions,
     refine_sweep,
 )
-from .curvature import (
+from .hessian_curvature import (
     CurvatureResult,
     curvature_exact,
     curvature_matrix_free,
@@ -40,15 +40,15 @@ from .data import (
     synthetic_autoencoder,
     synthetic_teacher,
 )
-from .hysteresis import HysteresisResult, branch_drops, hysteresis_loop
-from .init_diagram import (
+from .experiments.hysteresis import HysteresisResult, branch_drops, hysteresis_loop
+from .experiments.init_diagram import (
     InitDiagramConfig,
     InitDiagramResult,
     boundary_crossing,
     fit_rd_slope,
     run_init_diagram,
 )
-from .init_plots import (
+from .experiments.init_plots import (
     plot_condensation_scatter,
     plot_init_heatmap,
     plot_neff_trend,
@@ -88,8 +88,8 @@ from .sweep import (
     write_csv,
 )
 from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
-from .vae import VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, sweep_beta, theory_collapse_thresholds
-from .validation import SIGNALS, ValidationConfig, run_validation, theory_curves
+from .experiments.vae import VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, sweep_beta, theory_collapse_thresholds
+from .experiments.validation import SIGNALS, ValidationConfig, run_validation, theory_curves
 
 __all__ = [
     "CURVE_SIGNALS", "accuracy_regimes", "classification_metrics", "classification_split", "MNIST_ENV",

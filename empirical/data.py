@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from l2phase.theory.validation import check_nonnegative
+from l2phase.theory.checks import check_nonnegative
 
 __all__ = [
     "Dataset",

@@ -24,7 +24,7 @@ Other models
 a spec that is not a :class:`NetSpec` provides ``n_params``, ``in_dim``, ``out_dim`` and the
 methods ``error(theta, X, Y)``, ``penalty(theta, X)`` and ``init(n, scale, generator=...)``.
 The objective is then L = error + knob * penalty, and the batched trainer
-(:func:`empirical.train_batched`) and the curvature code (:mod:`empirical.curvature`)
+(:func:`empirical.train_batched`) and the curvature code (:mod:`empirical.hessian_curvature`)
 work unchanged: e.g. :class:`empirical.VAESpec`, whose knob is the KL weight beta.
 
 Example
@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from l2phase.theory.validation import check_depth
+from l2phase.theory.checks import check_depth
 
 __all__ = [
     "ACTIVATIONS",

@@ -37,9 +37,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from l2phase.theory.validation import check_gamma
+from l2phase.theory.checks import check_gamma
 
-from .curvature import curvature_exact, curvature_matrix_free
+from .hessian_curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset
 from .executors import Executor, InProcessExecutor
 from .models import NetSpec, end_to_end_matrix, forward

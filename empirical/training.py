@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .curvature import loss_grad_hessian
+from .hessian_curvature import loss_grad_hessian
 from .models import NetSpec, error, loss, penalty
 
 __all__ = ["TrainConfig", "TrainResult", "train_batched", "OPTIMIZERS"]

@@ -45,7 +45,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from l2phase.theory.validation import NotConvergedError, check_positive
+from l2phase.theory.checks import NotConvergedError, check_positive
 
 __all__ = [
     "TWO_LAYER_DATASETS",

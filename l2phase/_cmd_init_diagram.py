@@ -239,7 +239,7 @@ def _parse_seeds(text):
 
 
 def run(args) -> int:
-    from l2phase.empirical.init_diagram import InitDiagramConfig, run_init_diagram
+    from l2phase.empirical.experiments.init_diagram import InitDiagramConfig, run_init_diagram
 
     device = check_device(args.device)
     gammas, gammas_p = parse_grid(args.grid, device)
@@ -297,7 +297,7 @@ def _checks(res) -> list[dict]:
 
 def write_outputs(res, out: Path) -> bool:
     """Write report.md, results.json, the CSV tables and the PNGs; return the overall verdict."""
-    from l2phase.empirical.init_diagram import _json_safe
+    from l2phase.empirical.experiments.init_diagram import _json_safe
     from l2phase.empirical.sweep import atomic_write_text, write_csv
 
     checks = _checks(res)
@@ -324,7 +324,7 @@ def _plots(res, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from l2phase.empirical.init_plots import (plot_condensation_scatter, plot_init_heatmap, plot_neff_trend,
+    from l2phase.empirical.experiments.init_plots import (plot_condensation_scatter, plot_init_heatmap, plot_neff_trend,
                                       plot_rd_vs_width, plot_slope_rows)
 
     for name, fn in (("heatmap.png", plot_init_heatmap), ("slopes.png", plot_slope_rows),

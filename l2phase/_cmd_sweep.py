@@ -74,7 +74,7 @@ def _prepare_out(out: Path, fingerprint: str, resume: bool) -> None:
 
 
 def run(args) -> int:
-    from .experiments import run_experiment
+    from .sweep_runner import run_experiment
     from .sweep_config import example_configs, load_config
 
     if args.list:

@@ -1,6 +1,6 @@
 """``l2phase validate``: train real networks across gamma and test the theory's predictions.
 
-Runs :func:`empirical.validation.run_validation` (defaults: synthetic whitened data with
+Runs :func:`empirical.experiments.validation.run_validation` (defaults: synthetic whitened data with
 two output modes, D = 1 and D = 2 deep linear nets) and writes to ``--out``:
 
 * ``report.md``   - table: transition, predicted gamma_c and order, detected gamma and
@@ -72,7 +72,7 @@ def _parse_depths(text):
 
 
 def run(args) -> int:
-    from l2phase.empirical.validation import ValidationConfig, run_validation
+    from l2phase.empirical.experiments.validation import ValidationConfig, run_validation
 
     depths = _parse_depths(args.depths)
     device = check_device(args.device)
@@ -230,7 +230,7 @@ def _plots(res: dict, tables: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from l2phase.empirical.validation import theory_curves
+    from l2phase.empirical.experiments.validation import theory_curves
 
     data = tables["data"]
     depths = list(res["depths"].keys())

@@ -4,7 +4,7 @@ Two experiments:
 
 * ``experiment = "classifier"`` - a ReLU / tanh / linear MLP classifier (MSE or
   cross-entropy) swept over the L2 strength gamma on digits or MNIST;
-  :func:`empirical.accuracy_regimes` finds the accuracy regimes and lines them up with
+  :func:`empirical.experiments.accuracy_regimes` finds the accuracy regimes and lines them up with
   the curvature change points and the deep-linear prediction.
 * ``experiment = "vae"`` - a linear or MLP VAE swept over the KL weight beta on digits,
   MNIST or synthetic Gaussian data; :func:`empirical.collapse_analysis` finds the

@@ -28,7 +28,7 @@ from .free_energy import (
     free_energy_lean,
     locate_transitions,
 )
-from .curvature import ricci_scalar, ricci_scalar_batched, ricci_scalar_from_moments
+from .landscape_ricci import ricci_scalar, ricci_scalar_batched, ricci_scalar_from_moments
 from .curvature_maps import chain_gradient_hessian, curvature_map
 from .finite_temperature import (
     EscapeResult,

@@ -22,9 +22,9 @@ from typing import Sequence
 
 import numpy as np
 
-from l2phase.theory.validation import check_depth, check_nonnegative, check_positive
+from l2phase.theory.checks import check_depth, check_nonnegative, check_positive
 
-from .curvature import ricci_scalar_batched
+from .landscape_ricci import ricci_scalar_batched
 
 __all__ = ["chain_gradient_hessian", "curvature_map"]
 

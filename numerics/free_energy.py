@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from l2phase.theory.validation import check_data_stats, check_depth, check_gamma, check_nonnegative, check_positive
+from l2phase.theory.checks import check_data_stats, check_depth, check_gamma, check_nonnegative, check_positive
 
 from . import _fe_kernels as _k
 

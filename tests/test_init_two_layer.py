@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from l2phase.empirical.init_diagram import InitDiagramConfig, boundary_crossing, fit_rd_slope, run_init_diagram
+from l2phase.empirical.experiments.init_diagram import InitDiagramConfig, boundary_crossing, fit_rd_slope, run_init_diagram
 from l2phase.empirical.two_layer import (
     condensation_metrics,
     cosine_similarity_matrix,

@@ -60,14 +60,14 @@ _SUBMODULE_OF = {
     "weight_decay_from_gamma": "torch_convention",
     "CollapseThreshold": "vae",
     "vae_collapse_thresholds": "vae",
-    "InvalidCovarianceError": "validation",
-    "NotConvergedError": "validation",
-    "check_covariance": "validation",
-    "check_data_stats": "validation",
-    "check_depth": "validation",
-    "check_gamma": "validation",
-    "check_nonnegative": "validation",
-    "check_positive": "validation",
+    "InvalidCovarianceError": "checks",
+    "NotConvergedError": "checks",
+    "check_covariance": "checks",
+    "check_data_stats": "checks",
+    "check_depth": "checks",
+    "check_gamma": "checks",
+    "check_nonnegative": "checks",
+    "check_positive": "checks",
 }
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import check_depth, check_gamma, check_nonnegative, check_positive
+from .checks import check_depth, check_gamma, check_nonnegative, check_positive
 
 __all__ = ["CriticalPoint", "OptimalSolution", "critical_point", "optimal_solution"]
 

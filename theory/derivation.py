@@ -35,7 +35,7 @@ import sympy as sp
 
 from .order import Branch, ehrenfest_order
 from .reduced_problem import SYMBOLS, network_loss_expr, reduced_loss_expr
-from .validation import check_depth
+from .checks import check_depth
 
 __all__ = ["SymbolicCriticalPoint", "critical_point_symbolic"]
 

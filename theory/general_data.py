@@ -42,7 +42,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from .closed_form import critical_point
 from .noise import noisy_covariance
-from .validation import NotConvergedError, check_data_stats, check_depth, check_nonnegative
+from .checks import NotConvergedError, check_data_stats, check_depth, check_nonnegative
 
 __all__ = ["Transition", "transitions", "ridge_branch_critical_point"]
 

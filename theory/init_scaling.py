@@ -48,7 +48,7 @@ from typing import Callable
 
 import numpy as np
 
-from .validation import _as_real_scalar, check_positive
+from .checks import _as_real_scalar, check_positive
 
 __all__ = [
     "INIT_REGIMES",

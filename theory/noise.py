@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-from .validation import check_covariance, check_depth, check_nonnegative
+from .checks import check_covariance, check_depth, check_nonnegative
 
 __all__ = ["noise_factor", "noisy_covariance"]
 

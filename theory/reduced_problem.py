@@ -44,7 +44,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .validation import check_depth, check_nonnegative, check_positive
+from .checks import check_depth, check_nonnegative, check_positive
 
 __all__ = [
     "SYMBOLS",

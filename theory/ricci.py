@@ -29,7 +29,7 @@ import sympy as sp
 
 from .derivation import critical_point_symbolic
 from .reduced_problem import SYMBOLS, network_loss_expr
-from .validation import check_depth
+from .checks import check_depth
 
 __all__ = [
     "ricci_scalar_symbolic",

@@ -18,7 +18,7 @@ section 3 prescribes for it and is returned with that caveat.
 
 from __future__ import annotations
 
-from .validation import check_nonnegative
+from .checks import check_nonnegative
 
 __all__ = ["gamma_from_weight_decay", "weight_decay_from_gamma"]
 

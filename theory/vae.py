@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .validation import check_covariance, check_positive
+from .checks import check_covariance, check_positive
 
 __all__ = ["CollapseThreshold", "vae_collapse_thresholds"]
 

@@ -24,12 +24,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from l2phase.theory.validation import check_gamma
+from l2phase.theory.checks import check_gamma
 
-from .data import Dataset
-from .models import NetSpec, end_to_end_matrix
-from .sweep import InitSpec, _decode, _encode, _load_points, _point_path, atomic_write_text, initial_parameters, point_seed
-from .training import TrainConfig, train_batched
+from ..data import Dataset
+from ..models import NetSpec, end_to_end_matrix
+from ..sweep import InitSpec, _decode, _encode, _load_points, _point_path, atomic_write_text, initial_parameters, point_seed
+from ..training import TrainConfig, train_batched
 
 __all__ = ["HysteresisResult", "hysteresis_loop", "branch_drops"]
 

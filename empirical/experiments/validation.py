@@ -31,18 +31,18 @@ import torch
 
 from l2phase import theory
 
-from .changepoints import (
+from ..transition_matching import (
     detect_curve_change_points,
     match_transitions,
     predicted_transitions,
     refine_sweep,
 )
-from .curvature import curvature_exact, curvature_matrix_free
-from .data import Dataset, synthetic_teacher
+from ..hessian_curvature import curvature_exact, curvature_matrix_free
+from ..data import Dataset, synthetic_teacher
 from .hysteresis import hysteresis_loop
-from .models import NetSpec
-from .sweep import SweepConfig, SweepResult, sweep_gamma
-from .training import TrainConfig
+from ..models import NetSpec
+from ..sweep import SweepConfig, SweepResult, sweep_gamma
+from ..training import TrainConfig
 
 __all__ = ["ValidationConfig", "run_validation", "theory_curves", "SIGNALS"]
 

@@ -1,4 +1,4 @@
-"""Plots of the initialisation phase diagram (functions of the tables of :mod:`empirical.init_diagram`).
+"""Plots of the initialisation phase diagram (functions of the tables of :mod:`empirical.experiments.init_diagram`).
 
 Axes: gamma_energy (the paper's gamma) horizontal, gamma_dynamic (gamma') vertical; colours
 diverging (RdBu: red = S_w < 0 linear, blue = S_w > 0 condensed, white at zero), as the paper's

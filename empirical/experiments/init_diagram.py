@@ -33,9 +33,9 @@ import numpy as np
 
 from l2phase.theory.init_scaling import boundary_distance, boundary_gamma_energy, heuristic_rd_slope, init_regime
 
-from .executors import Executor, InProcessExecutor
-from .sweep import atomic_write_text, run_work_unit
-from .two_layer import TwoLayerData, train_normalised, two_layer_dataset
+from ..executors import Executor, InProcessExecutor
+from ..sweep import atomic_write_text, run_work_unit
+from ..two_layer import TwoLayerData, train_normalised, two_layer_dataset
 
 __all__ = [
     "InitDiagramConfig",

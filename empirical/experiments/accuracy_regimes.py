@@ -31,10 +31,10 @@ import torch
 
 from l2phase import theory
 
-from .changepoints import detect_curve_change_points
-from .data import Dataset
-from .models import NetSpec, forward
-from .sweep import SweepResult
+from ..transition_matching import detect_curve_change_points
+from ..data import Dataset
+from ..models import NetSpec, forward
+from ..sweep import SweepResult
 
 __all__ = ["classification_metrics", "accuracy_regimes", "CURVE_SIGNALS"]
 

@@ -47,15 +47,15 @@ import numpy as np
 import torch
 
 from l2phase import theory
-from l2phase.theory.validation import check_positive
+from l2phase.theory.checks import check_positive
 
-from .changepoints import PredictedTransition, detect_curve_change_points, match_transitions
-from .data import Dataset
-from .executors import Executor
-from .models import _check_pos_int
-from .sweep import (SweepResult, assemble_result, collect_points, fill_curvature, measure_curvature,
+from ..transition_matching import PredictedTransition, detect_curve_change_points, match_transitions
+from ..data import Dataset
+from ..executors import Executor
+from ..models import _check_pos_int
+from ..sweep import (SweepResult, assemble_result, collect_points, fill_curvature, measure_curvature,
                     pending_points, point_seed, select_best_runs)
-from .training import TrainConfig, train_batched
+from ..training import TrainConfig, train_batched
 
 __all__ = [
     "VAE_ACTIVATIONS",
