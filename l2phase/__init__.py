@@ -18,6 +18,7 @@ _SUBPACKAGES = ("theory", "numerics", "empirical")
 
 _PACKAGE_OF = {
     "CriticalPoint": "theory",
+    "InputError": "theory",
     "InvalidCovarianceError": "theory",
     "NotConvergedError": "theory",
     "Transition": "theory",
@@ -104,6 +105,7 @@ __all__ = [
     "free_energy",
     "gamma_from_weight_decay",
     "hysteresis_loop",
+    "InputError",
     "InvalidCovarianceError",
     "load_digits_dataset",
     "load_mnist",

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "InputError",
+    "InputTypeError",
     "InvalidCovarianceError",
     "NotConvergedError",
     "check_depth",
@@ -25,7 +27,20 @@ __all__ = [
 ]
 
 
-class InvalidCovarianceError(ValueError):
+class InputError(ValueError):
+    """Invalid input from the user: an argument, a configuration entry or a data file.
+
+    The one exception type the command line reports as a user error (one line, exit
+    status 2); anything else escaping a command is a bug (exit 1, with a traceback).
+    The message names the argument, key or file at fault.
+    """
+
+
+class InputTypeError(InputError, TypeError):
+    """An input of the wrong type (also a ``TypeError``)."""
+
+
+class InvalidCovarianceError(InputError):
     """A covariance (second-moment) matrix is not square, symmetric, finite or positive definite."""
 
 
@@ -46,10 +61,10 @@ def check_depth(depth: Any, name: str = "depth", minimum: int = 0) -> int:
         If ``depth < minimum``.
     """
     if isinstance(depth, bool) or not isinstance(depth, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative integer (number of hidden layers), got {depth!r}")
+        raise InputTypeError(f"{name} must be a non-negative integer (number of hidden layers), got {depth!r}")
     depth = int(depth)
     if depth < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {depth}")
+        raise InputError(f"{name} must be >= {minimum}, got {depth}")
     return depth
 
 
@@ -58,13 +73,13 @@ def _as_real_scalar(x: Any, name: str) -> float:
         try:
             arr = np.asarray(x, dtype=float)
         except (TypeError, ValueError):
-            raise TypeError(f"{name} must be a real number, got {x!r}") from None
+            raise InputTypeError(f"{name} must be a real number, got {x!r}") from None
         if arr.ndim != 0:
-            raise TypeError(f"{name} must be a scalar, got an array of shape {arr.shape}")
+            raise InputTypeError(f"{name} must be a scalar, got an array of shape {arr.shape}")
         x = arr.item()
     x = float(x)
     if not np.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {x}")
+        raise InputError(f"{name} must be finite, got {x}")
     return x
 
 
@@ -72,7 +87,7 @@ def check_positive(x: Any, name: str) -> float:
     """Return ``x`` as float after checking it is finite and > 0."""
     x = _as_real_scalar(x, name)
     if x <= 0:
-        raise ValueError(f"{name} must be > 0, got {x}")
+        raise InputError(f"{name} must be > 0, got {x}")
     return x
 
 
@@ -80,7 +95,7 @@ def check_nonnegative(x: Any, name: str) -> float:
     """Return ``x`` as float after checking it is finite and >= 0."""
     x = _as_real_scalar(x, name)
     if x < 0:
-        raise ValueError(f"{name} must be >= 0, got {x}")
+        raise InputError(f"{name} must be >= 0, got {x}")
     return x
 
 
@@ -93,15 +108,15 @@ def check_gamma(gamma: Any, name: str = "gamma", *, sorted_grid: bool = False) -
         return check_nonnegative(gamma, name)
     arr = np.asarray(gamma, dtype=float)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D grid, got shape {arr.shape}")
+        raise InputError(f"{name} must be a scalar or a 1-D grid, got shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(f"{name} is empty")
+        raise InputError(f"{name} is empty")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise InputError(f"{name} contains NaN or inf")
     if np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0 everywhere, min is {arr.min()}")
+        raise InputError(f"{name} must be >= 0 everywhere, min is {arr.min()}")
     if sorted_grid and arr.size > 1 and np.any(np.diff(arr) <= 0):
-        raise ValueError(f"{name} must be strictly increasing")
+        raise InputError(f"{name} must be strictly increasing")
     return arr
 
 
@@ -156,19 +171,19 @@ def check_data_stats(A: Any, beta: Any, ey2: Any) -> tuple[np.ndarray, np.ndarra
     try:
         beta = np.asarray(beta, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError("beta must be a numeric vector or matrix") from None
+        raise InputTypeError("beta must be a numeric vector or matrix") from None
     if beta.ndim == 1:
         beta = beta[:, None]
     if beta.ndim != 2 or beta.shape[1] == 0:
-        raise ValueError(f"beta must be a vector (d,) or a matrix (d, k), got shape {beta.shape}")
+        raise InputError(f"beta must be a vector (d,) or a matrix (d, k), got shape {beta.shape}")
     if beta.shape[0] != A.shape[0]:
-        raise ValueError(f"shape mismatch: A is {A.shape} but beta has {beta.shape[0]} rows")
+        raise InputError(f"shape mismatch: A is {A.shape} but beta has {beta.shape[0]} rows")
     if not np.all(np.isfinite(beta)):
-        raise ValueError("beta contains NaN or inf")
+        raise InputError("beta contains NaN or inf")
     ey2 = check_nonnegative(ey2, "Ey2")
     explained = float(np.trace(beta.T @ np.linalg.solve(A, beta)))
     if ey2 < explained * (1 - 1e-9) - 1e-12:
-        raise ValueError(
+        raise InputError(
             f"Ey2={ey2} is smaller than beta^T A^-1 beta={explained}: no data set has these statistics"
         )
     return A, beta, ey2
