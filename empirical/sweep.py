@@ -14,24 +14,21 @@ Per gamma it records (:data:`RECORD_FIELDS`): loss, error term, ||theta_w||^2, a
 nets), convergence diagnostics, the Ricci scalars R_L, R_E with standard errors, and the
 Hessian's extreme eigenvalues.
 
-Reliability: each finished point is written as one JSON file (temp file + os.replace)
-under ``out_dir/points/<tag>/``; ``resume=True`` loads them and trains only the missing
-gammas.  Every run has its own seed (derived from the sweep seed, the init index and
-the bits of gamma) and a run's trajectory does not depend on the other runs in its
-batch, so a resumed sweep equals an uninterrupted one.
+Reliability: each finished point is saved through the run's point store
+(:class:`empirical.RunStore`: atomic files under ``out_dir/points/<tag>/``, fingerprinted,
+checked when read back); ``resume=True`` reuses the valid ones.  Every run has its own
+seed (derived from the sweep seed, the init index and the bits of gamma), and the work
+units (blocks of ``chunk_size`` gammas) depend only on the requested grid
+(:func:`plan_chunks`): a resume reruns every block that lost a point, in the same
+composition, so a resumed sweep equals an uninterrupted one bit for bit.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -43,6 +40,7 @@ from .hessian_curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset
 from .executors import Executor, InProcessExecutor
 from .models import NetSpec, end_to_end_matrix, forward
+from .store import RunStore, json_ready, run_fingerprint
 from .training import TrainConfig, train_batched
 
 __all__ = [
@@ -53,11 +51,12 @@ __all__ = [
     "SweepResult",
     "sweep_gamma",
     "RECORD_FIELDS",
-    "atomic_write_text",
-    "write_csv",
     "point_seed",
     "run_work_unit",
     "pending_points",
+    "plan_chunks",
+    "point_check",
+    "sweep_fingerprint",
     "collect_points",
     "assemble_result",
 ]
@@ -68,39 +67,6 @@ RECORD_FIELDS = (
     "grad_norm", "n_steps", "best_init", "R_L", "R_L_se", "R_E", "R_E_se",
     "hess_min_eig", "hess_max_eig", "n_neg_eig", "tr_H_L", "curvature_method",
 )
-
-
-# ------------------------------------------------------------------------------ files
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same directory + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_csv(records: Sequence[dict], path, fields: Sequence[str] | None = None) -> None:
-    """One row per record (scalar columns only), written atomically."""
-    if fields is None:
-        fields = []
-        for r in records:
-            for k, v in r.items():
-                if k not in fields and not isinstance(v, (list, dict)):
-                    fields.append(k)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(fields), extrasaction="ignore")
-    w.writeheader()
-    for r in records:
-        w.writerow({k: r.get(k, "") for k in fields})
-    atomic_write_text(path, buf.getvalue())
 
 
 # ------------------------------------------------------------------------------ inits
@@ -238,49 +204,6 @@ class SweepResult:
         return np.array([not r["diverged"] for r in self.records], dtype=bool)
 
 
-def _point_path(out_dir: Path, tag: str, gamma: float) -> Path:
-    return out_dir / "points" / tag / f"g_{float(gamma).hex().replace('+', '')}.json"
-
-
-def _load_points(out_dir: Path, tag: str, knob: str = "gamma") -> dict[float, dict]:
-    d = out_dir / "points" / tag
-    pts = {}
-    if d.is_dir():
-        for p in sorted(d.glob("g_*.json")):
-            try:
-                rec = json.loads(p.read_text(encoding="utf-8"))
-                value = float(rec[knob])
-            except (json.JSONDecodeError, OSError, KeyError, TypeError, ValueError):
-                continue  # unreadable file: the point is simply redone
-            pts[value] = _decode(rec)
-    return pts
-
-
-def _json_safe(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return x
-
-
-def _from_json(x):
-    if x is None:
-        return float("nan")
-    if x == "inf":
-        return float("inf")
-    if x == "-inf":
-        return float("-inf")
-    return x
-
-
-def _encode(rec: dict) -> str:
-    clean = {k: ([_json_safe(v) for v in val] if isinstance(val, list) else _json_safe(val)) for k, val in rec.items()}
-    return json.dumps(clean, allow_nan=False)
-
-
-def _decode(rec: dict) -> dict:
-    return {k: ([_from_json(v) for v in val] if isinstance(val, list) else _from_json(val)) for k, val in rec.items()}
-
-
 @dataclass(frozen=True)
 class _ChunkTask:
     """One work unit of a sweep: a block of gammas, each trained from every init (picklable)."""
@@ -358,38 +281,92 @@ def fill_curvature(rec: dict, cres, measured: np.ndarray, i: int, keys=CURVATURE
         rec.update({k: row[k] for k in keys})
 
 
-def pending_points(values, *, knob: str, out_dir, tag: str, resume: bool,
-                   previous: SweepResult | None = None) -> tuple[dict[float, dict], list[float]]:
-    """(points already done, values still to run) of a resumable sweep.
+def sweep_fingerprint(command: str, spec, data: Dataset, config: dict, *, tag: str, device=None) -> dict:
+    """Fingerprint of a library sweep written to a path (:func:`empirical.run_fingerprint` of the
+    spec, a SHA-256 of the data, the configuration (a dict) and the tag; not the swept values)."""
+    h = hashlib.sha256()
+    for a in (data.X, data.Y) + (() if data.labels is None else (data.labels,)):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    conf = dict(spec=spec.to_dict(), data=h.hexdigest(), sweep=config, tag=tag)
+    return run_fingerprint(command, conf, device=device, dtype="float64")
 
-    Done points come from ``out_dir/points/<tag>/`` (with ``resume``) and from a
-    ``previous`` result of the same configuration (thetas included, so they are not redone).
-    """
-    done: dict[float, dict] = _load_points(Path(out_dir), tag, knob) if (resume and out_dir is not None) else {}
+
+def point_check(spec, knob: str, fields: Sequence[str]) -> Callable[[dict, dict], None]:
+    """Schema of a stored sweep point (for :meth:`RunStore.load_point`): the knob, every field of
+    ``fields``, ``theta`` of length P; finite loss and theta unless diverged."""
+    def check(rec: dict, arrays: dict) -> None:
+        missing = [f for f in fields if f not in rec]
+        if missing or not isinstance(rec[knob], float):
+            raise ValueError(f"missing fields {missing}" if missing else f"{knob} is not a number")
+        th = rec["theta"]
+        if not isinstance(th, list) or len(th) != spec.n_params or not all(isinstance(x, float) for x in th):
+            raise ValueError(f"theta must be {spec.n_params} floats")
+        if not rec["diverged"]:
+            vals = [rec["loss"]] + th
+            if not all(isinstance(x, (int, float)) and math.isfinite(x) for x in vals):
+                raise ValueError("non-finite loss or theta in a point that did not diverge")
+    return check
+
+
+def pending_points(values, *, knob: str, store: RunStore | None, tag: str, check=None,
+                   previous: SweepResult | None = None) -> dict[float, dict]:
+    """The points of ``values`` already done: from a ``previous`` result of the same
+    configuration (thetas included) and from the ``store`` (damaged files are left out,
+    so they are recomputed)."""
+    done: dict[float, dict] = {}
     if previous is not None:
         for rec, th in zip(previous.records, previous.thetas):
             done.setdefault(float(rec[knob]), dict(rec, theta=[float(x) for x in th]))
-    return done, [float(v) for v in values if float(v) not in done]
+    if store is not None:
+        for v in values:
+            v = float(v)
+            if v not in done:
+                pt = store.load_point(tag, v, check)
+                if pt is not None and pt.record.get(knob) == v:
+                    done[v] = pt.record
+    return done
 
 
-def collect_points(units, done: dict[float, dict], *, knob: str, out_dir, tag: str,
+def plan_chunks(values, *, done: dict, chunk_size: int, exclude=()) -> list[np.ndarray]:
+    """Work units of a resumable sweep: the sorted ``values`` (less ``exclude``, the points of
+    a previous result) cut into blocks of ``chunk_size``, keeping every block that holds a
+    point not yet ``done``.
+
+    The blocks depend only on the request, never on what a killed run left behind, so a
+    point recomputed on resume is trained in the very batch it was trained in by the
+    uninterrupted run: the same bits (batched kernels may round differently for another
+    batch composition).
+    """
+    skip = {float(v) for v in exclude}
+    base = [float(v) for v in np.sort(np.asarray(values, dtype=float)) if float(v) not in skip]
+    blocks = [base[i:i + chunk_size] for i in range(0, len(base), chunk_size)]
+    return [np.asarray(b) for b in blocks if any(v not in done for v in b)]
+
+
+def collect_points(units, done: dict[float, dict], *, knob: str, store: RunStore | None, tag: str,
                    executor: Executor | None = None, progress: Callable[[int], None] | None = None) -> None:
-    """Run the work units (:func:`run_work_unit`) and write every finished point once, atomically.
+    """Run the work units (:func:`run_work_unit`) and keep every new point once.
 
-    Units may finish in any order (cluster); each point is encoded, written by this
-    process (temp file + rename) and added to ``done``, so a retried or duplicated unit
-    cannot lose or corrupt a point.
+    Units may finish in any order (cluster); each new point is saved by this process
+    (:meth:`RunStore.save_point`, atomic) and added to ``done`` as it reads back, so a
+    retried or duplicated unit cannot lose or corrupt a point, and a fresh run holds the
+    same values as a resumed one.  Points of a unit that are already ``done`` (a unit rerun
+    for a lost sibling) are left as they are.
     """
     runner = executor if executor is not None else InProcessExecutor()
-    out = Path(out_dir) if out_dir is not None else None
     for _, recs_chunk in runner.map_unordered(run_work_unit, units):
+        n_new = 0
         for rec in recs_chunk:
-            text = _encode(rec)
-            done[float(rec[knob])] = _decode(json.loads(text))
-            if out is not None:
-                atomic_write_text(_point_path(out, tag, float(rec[knob])), text)
-        if progress is not None:
-            progress(len(recs_chunk))
+            v = float(rec[knob])
+            if v in done:
+                continue
+            done[v] = store.save_point(tag, v, rec) if store is not None else \
+                json.loads(json.dumps(json_ready(rec, keep_nonfinite=True), allow_nan=True))
+            n_new += 1
+        if progress is not None and n_new:
+            progress(n_new)
 
 
 def assemble_result(done: dict[float, dict], values, spec, *, tag: str, knob: str) -> SweepResult:
@@ -468,11 +445,14 @@ def sweep_gamma(
         Full-batch training set (A, beta, E||y||^2 of it are what the theory uses).
     gammas : 1-D array of L2 strengths (any order; duplicates are merged).
     config : SweepConfig
-    out_dir : path, optional
-        Where finished points go (``points/<tag>/g_<gamma hex>.json``); required for
-        ``resume``.
+    out_dir : path or RunStore, optional
+        Where finished points go (``points/<tag>/<gamma hex>.json``): a path is opened as
+        a run directory of its own (:meth:`RunStore.open`; one directory holds one run), a
+        :class:`RunStore` (a command's run) is used as it is and consulted for finished
+        points.  Required for ``resume``.
     resume : bool
-        Reuse the points already in ``out_dir`` and train only the missing gammas.
+        With a path: reuse the points already there (same fingerprint: spec, data,
+        config, device, tag) and train only the blocks of gammas that lost a point.
     device : torch device (float64 on CPU; float64 on CUDA too unless the caller
         converts).
     progress : callable(n_new_points), optional (e.g. a tqdm ``update``).
@@ -493,17 +473,21 @@ def sweep_gamma(
         raise ValueError("resume=True needs out_dir")
     if spec.in_dim != data.in_dim or spec.out_dim != data.out_dim:
         raise ValueError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
-    done, todo = pending_points(g_all, knob="gamma", out_dir=out_dir, tag=tag, resume=resume, previous=previous)
     inits = cfg.inits if cfg.inits is not None else default_inits(spec)
     if not inits:
         raise ValueError("config.inits is empty")
     curv = cfg.curvature
     if curv == "auto":
         curv = "exact" if spec.n_params <= cfg.exact_max_params else "matrix_free"
-    units = [
-        _ChunkTask(spec, data, np.asarray(todo[i:i + cfg.chunk_size]), cfg, tuple(inits), curv,
-                   None if device is None else str(device), torch.get_num_threads())
-        for i in range(0, len(todo), cfg.chunk_size)
-    ]
-    collect_points(units, done, knob="gamma", out_dir=out_dir, tag=tag, executor=executor, progress=progress)
+    fingerprint = lambda: sweep_fingerprint("sweep_gamma", spec, data, cfg.to_dict(), tag=tag, device=device)  # noqa: E731
+    with RunStore.using(out_dir, fingerprint=fingerprint, resume=resume, command="sweep_gamma") as store:
+        check = point_check(spec, "gamma", RECORD_FIELDS)
+        done = pending_points(g_all, knob="gamma", store=store, tag=tag, check=check, previous=previous)
+        prev = () if previous is None else previous.values
+        units = [
+            _ChunkTask(spec, data, chunk, cfg, tuple(inits), curv, None if device is None else str(device),
+                       torch.get_num_threads())
+            for chunk in plan_chunks(g_all, done=done, chunk_size=cfg.chunk_size, exclude=prev)
+        ]
+        collect_points(units, done, knob="gamma", store=store, tag=tag, executor=executor, progress=progress)
     return assemble_result(done, g_all, spec, tag=tag, knob="gamma")

@@ -9,16 +9,15 @@ zero all the way.  The two branches differ on the metastable window; for D = 1 (
 order) they coincide.
 
 :func:`hysteresis_loop` runs both branches (each warm-started from its previous point), writes each
-finished point atomically (``points/<tag>-up``, ``points/<tag>-down``), resumes from
-the last finished point, and locates each drop of the up branch by bisection
+finished point through the run's point store (``points/<tag>-up``, ``points/<tag>-down``),
+resumes from the last finished point, and locates each drop of the up branch by bisection
 (warm-started from the last learning state) to ``bisect_rtol``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -28,7 +27,8 @@ from l2phase.theory.checks import check_gamma
 
 from ..data import Dataset
 from ..models import NetSpec, end_to_end_matrix
-from ..sweep import InitSpec, _decode, _encode, _load_points, _point_path, atomic_write_text, initial_parameters, point_seed
+from ..store import RunStore, json_ready
+from ..sweep import InitSpec, initial_parameters, point_check, point_seed, sweep_fingerprint
 from ..training import TrainConfig, train_batched
 
 __all__ = ["HysteresisResult", "hysteresis_loop", "branch_drops"]
@@ -103,6 +103,57 @@ def branch_drops(records: list[dict], n_modes: int, threshold: float, direction:
     return out
 
 
+def _run_branches(spec, data, g, store, tag, train, train_down, start_up, start_down, seed, jitter, device,
+                  progress) -> dict[str, list[dict]]:
+    """Both warm-started branches, every point saved as it finishes; a stored prefix is reused
+    (the next point warm-starts from its parameters, read back bit for bit)."""
+    X, Y = data.tensors(device=device)
+    _, beta, _ = data.stats()
+    n = g.size
+    branches = {"up": g, "down": g[::-1]}
+    recs: dict[str, list[dict]] = {"up": [], "down": []}
+    thetas: dict[str, torch.Tensor] = {}
+    check = point_check(spec, "gamma", ("gamma", "loss", "status"))
+    for b, grid in branches.items():
+        for x in grid:  # longest finished prefix in sweep order
+            pt = store.load_point(f"{tag}-{b}", float(x), _with_diverged(check)) if store is not None else None
+            if pt is None:
+                break
+            recs[b].append(pt.record)
+        ok = [r for r in recs[b] if r["status"] != "diverged"]
+        if ok:
+            thetas[b] = torch.tensor(ok[-1]["theta"], dtype=torch.float64, device=device)
+    for b, init, x0 in (("up", start_up, g[0]), ("down", start_down, g[-1])):
+        if b not in thetas:
+            thetas[b] = initial_parameters(spec, init, beta, point_seed(seed, x0, 7 if b == "up" else 8)).to(device)
+    while len(recs["up"]) < n or len(recs["down"]) < n:
+        todo = [b for b in ("up", "down") if len(recs[b]) < n]
+        gam = np.array([branches[b][len(recs[b])] for b in todo])
+        th0 = torch.stack([_jitter(thetas[b], jitter, point_seed(seed, x, 11 if b == "up" else 12))
+                           for b, x in zip(todo, gam)])
+        res = [train_batched(spec, th0[i:i + 1], X, Y, gam[i:i + 1], train if b == "up" else train_down)
+               for i, b in enumerate(todo)]
+        for i, b in enumerate(todo):
+            r = res[i]
+            rec = _measure(spec, r, 0, gam[i], r.theta[0])
+            rec["theta"] = r.theta[0].detach().cpu().numpy().tolist()
+            rec = store.save_point(f"{tag}-{b}", float(gam[i]), rec) if store is not None else \
+                json.loads(json.dumps(json_ready(rec, keep_nonfinite=True), allow_nan=True))
+            recs[b].append(rec)
+            if not rec["status"] == "diverged":
+                thetas[b] = r.theta[0].detach().clone()
+        if progress is not None:
+            progress(len(todo))
+    return recs
+
+
+def _with_diverged(check):
+    """The sweep point schema for a hysteresis record (``diverged`` read from its status)."""
+    def chk(rec, arrays):
+        check(dict(rec, diverged=rec["status"] == "diverged"), arrays)
+    return chk
+
+
 def hysteresis_loop(
     spec: NetSpec,
     data: Dataset,
@@ -154,44 +205,15 @@ def hysteresis_loop(
     g = np.asarray(check_gamma(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas", sorted_grid=True))
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir")
-    out = Path(out_dir) if out_dir is not None else None
+    settings = dict(train=train.to_dict(), train_down=train_down.to_dict(), start_up=asdict(start_up),
+                    start_down=asdict(start_down), seed=seed, threshold=threshold, bisect_rtol=bisect_rtol,
+                    jitter=jitter)
+    with RunStore.using(out_dir, resume=resume, command="hysteresis_loop",
+                        fingerprint=lambda: sweep_fingerprint("hysteresis_loop", spec, data, settings, tag=tag,
+                                                              device=device)) as store:
+        recs = _run_branches(spec, data, g, store, tag, train, train_down, start_up, start_down, seed, jitter,
+                             device, progress)
     X, Y = data.tensors(device=device)
-    _, beta, _ = data.stats()
-    n = g.size
-    branches = {"up": g, "down": g[::-1]}
-    recs: dict[str, list[dict]] = {"up": [], "down": []}
-    thetas: dict[str, torch.Tensor] = {}
-    if resume:
-        for b, grid in branches.items():
-            pts = _load_points(out, f"{tag}-{b}")
-            for x in grid:  # longest finished prefix in sweep order
-                if float(x) not in pts:
-                    break
-                recs[b].append(pts[float(x)])
-            if recs[b]:
-                thetas[b] = torch.tensor(recs[b][-1]["theta"], dtype=torch.float64, device=device)
-    for b, init, x0 in (("up", start_up, g[0]), ("down", start_down, g[-1])):
-        if b not in thetas:
-            thetas[b] = initial_parameters(spec, init, beta, point_seed(seed, x0, 7 if b == "up" else 8)).to(device)
-    while len(recs["up"]) < n or len(recs["down"]) < n:
-        todo = [b for b in ("up", "down") if len(recs[b]) < n]
-        gam = np.array([branches[b][len(recs[b])] for b in todo])
-        th0 = torch.stack([_jitter(thetas[b], jitter, point_seed(seed, x, 11 if b == "up" else 12))
-                           for b, x in zip(todo, gam)])
-        res = [train_batched(spec, th0[i:i + 1], X, Y, gam[i:i + 1], train if b == "up" else train_down)
-               for i, b in enumerate(todo)]
-        for i, b in enumerate(todo):
-            r = res[i]
-            rec = _measure(spec, r, 0, gam[i], r.theta[0])
-            rec["theta"] = r.theta[0].detach().cpu().numpy().tolist()
-            if out is not None:
-                atomic_write_text(_point_path(out, f"{tag}-{b}", gam[i]), _encode(rec))
-            rec = _decode(json.loads(_encode(rec)))
-            recs[b].append(rec)
-            if not rec["status"] == "diverged":
-                thetas[b] = r.theta[0].detach().clone()
-        if progress is not None:
-            progress(len(todo))
     up = recs["up"]
     down = recs["down"][::-1]
     n_modes = sum(1 for k in up[0] if k.startswith("sv_"))

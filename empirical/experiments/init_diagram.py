@@ -16,17 +16,15 @@ Then
 
 Results are tables (lists of dicts): ``runs`` (one per trained net), ``points`` (one per grid
 point), ``boundary`` (one per gamma_dynamic row); plots and reports are functions of them.
-Every (point, width) is written to ``out/points/`` as it finishes, which ``resume`` reuses.
+Every (point, width) is saved in the run's point store as it finishes, which ``resume`` reuses.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -34,7 +32,8 @@ import numpy as np
 from l2phase.theory.init_scaling import boundary_distance, boundary_gamma_energy, heuristic_rd_slope, init_regime
 
 from ..executors import Executor, InProcessExecutor
-from ..sweep import atomic_write_text, run_work_unit
+from ..store import RunStore, json_ready, run_fingerprint
+from ..sweep import run_work_unit
 from ..two_layer import TwoLayerData, train_normalised, two_layer_dataset
 
 __all__ = [
@@ -106,11 +105,14 @@ class InitDiagramConfig:
         name, _, path = self.data.partition(":")
         return two_layer_dataset(name, n_samples=self.n_samples, path=path or None)
 
-    def fingerprint(self) -> str:
-        """Hash of everything a stored point depends on (not the grid, widths or seeds list)."""
+    def fingerprint(self) -> dict:
+        """The run fingerprint (:func:`empirical.run_fingerprint`): everything a stored point
+        depends on, not the grid, the widths, the seeds or the refinement (a resume may extend
+        those; each point file holds all seeds of one (point, width))."""
         keys = dict(data=self.data, n_samples=self.n_samples, asi=self.asi, tol=self.tol, max_steps=self.max_steps,
-                    step_factor=self.step_factor, dtype=self.dtype, device_type=self.device.split(":")[0])
-        return hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:12]
+                    step_factor=self.step_factor, max_batch_elements=self.max_batch_elements,
+                    keep_neurons=self.keep_neurons)
+        return run_fingerprint("init-diagram", keys, device=self.device, dtype=self.dtype or "default")
 
 
 @dataclass
@@ -216,29 +218,33 @@ def _key(g: float, gp: float) -> tuple[float, float]:
     return (round(float(g), 6), round(float(gp), 6))
 
 
-def _point_file(out: Path, g: float, gp: float, m: int) -> Path:
-    return out / "points" / f"g{g:+.4f}_gp{gp:+.4f}_m{m}.json"
+#: Point group of the diagram in the run's store: one point per (gamma_energy, gamma_dynamic, width).
+POINT_GROUP = "diagram"
+_RUN_FIELDS = ("seed", "converged", "rd_w", "rd_w_max", "steps")
 
 
-def _json_safe(o):
-    if isinstance(o, dict):
-        return {k: _json_safe(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_json_safe(v) for v in o]
-    if isinstance(o, (np.floating, float)):
-        o = float(o)
-        return o if math.isfinite(o) else None
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    return o
+def _point_check(seeds: Sequence[int]):
+    """Schema of a stored (point, width): one run per seed, finite positive RD where converged."""
+    def check(rec: dict, arrays: dict) -> None:
+        runs = rec["runs"]
+        if not set(seeds) <= {r["seed"] for r in runs}:
+            raise ValueError(f"runs for seeds {sorted(r['seed'] for r in runs)}, expected {sorted(seeds)}")
+        for r in runs:
+            missing = [f for f in _RUN_FIELDS if f not in r]
+            if missing:
+                raise ValueError(f"a run lacks {missing}")
+            if r["converged"] and not (isinstance(r["rd_w"], float) and math.isfinite(r["rd_w"]) and r["rd_w"] > 0):
+                raise ValueError(f"converged run with RD {r['rd_w']!r}")
+        for k, a in arrays.items():
+            if a.ndim != 1 or not np.all(np.isfinite(a)):
+                raise ValueError(f"neuron array {k} must be 1-D and finite")
+    return check
 
 
 # ----------------------------------------------------------------------------- run
 def run_init_diagram(
     config: InitDiagramConfig | None = None,
-    out: str | Path | None = None,
+    out=None,
     *,
     resume: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -246,93 +252,100 @@ def run_init_diagram(
 ) -> InitDiagramResult:
     """Measure the diagram of ``config`` (default: the gamma_dynamic = 0 CPU cut).
 
-    ``out``: directory for ``points/*.json`` (one per grid point and width, all seeds) and
-    ``neurons/*.npz``; with ``resume`` the points already there (same data, tol, asi, step
-    rule) are reused instead of retrained.  ``executor``: where the work units (one batch
+    ``out``: a run directory (path, opened as :meth:`empirical.RunStore.open`) or a
+    :class:`empirical.RunStore`; one point file per (grid point, width) holding all seeds
+    (with the first seed's neurons as arrays).  With ``resume`` (path) the valid points
+    already there (same fingerprint: data, tol, asi, step rule, device, dtype) are reused;
+    a damaged one is retrained in the batch it was trained in before, so the result is
+    bit-identical to an uninterrupted run.  ``executor``: where the work units (one batch
     of nets of one width) run, in this process (default) or on Dask
-    (:func:`empirical.make_executor`); every finished (point, width) is written once,
-    atomically, by this process.  Returns the tables (:class:`InitDiagramResult`).
+    (:func:`empirical.make_executor`); every finished (point, width) is saved once, by this
+    process.  Returns the tables (:class:`InitDiagramResult`).
     """
     cfg = config or InitDiagramConfig()
+    if resume and out is None:
+        raise ValueError("resume=True needs out")
+    with RunStore.using(out, fingerprint=cfg.fingerprint, resume=resume, command="run_init_diagram") as rs:
+        return _run_diagram(cfg, rs, executor, progress)
+
+
+def _run_diagram(cfg: InitDiagramConfig, rs: RunStore | None, executor, progress) -> InitDiagramResult:
     runner = executor if executor is not None else InProcessExecutor()
     t0 = time.perf_counter()
     data = cfg.load_data()
     asi = cfg.asi if cfg.asi is not None else data.in_dim == 1
-    out = Path(out) if out is not None else None
-    fp = cfg.fingerprint()
     store: dict = {}  # (gkey, m) -> list of run records
     neurons: dict = {}
     log = progress or (lambda s: None)
+    check = _point_check(cfg.seeds)
 
     def load(g, gp, m):
-        if out is None or not resume:
+        pt = rs.load_point(POINT_GROUP, (g, gp, m), check) if rs is not None else None
+        if pt is None:
             return None
-        f = _point_file(out, g, gp, m)
-        if not f.exists():
-            return None
-        try:
-            obj = json.loads(f.read_text())
-        except (OSError, ValueError):
-            return None
-        if obj.get("fingerprint") != fp:
-            return None
-        recs = [r for r in obj["runs"] if r["seed"] in cfg.seeds]
-        if {r["seed"] for r in recs} != set(cfg.seeds):
-            return None
-        nz = out / "neurons" / f.with_suffix(".npz").name
-        if nz.exists():
-            with np.load(nz) as z:
-                neurons[(*_key(g, gp), m)] = {k: z[k] for k in z.files}
-        return recs
+        if pt.arrays:
+            neurons[(*_key(g, gp), m)] = pt.arrays
+        return sorted((r for r in pt.record["runs"] if r["seed"] in cfg.seeds), key=lambda r: r["seed"])
 
     def measure(points: list[tuple[float, float]]):
         import torch
 
-        pending = []
+        requested, pending = [], set()
         for (g, gp) in points:
             for m in cfg.widths:
                 if (_key(g, gp), m) in store:
                     continue
+                requested.append((g, gp, m))
                 recs = load(g, gp, m)
                 if recs is not None:
                     store[(_key(g, gp), m)] = recs
                 else:
-                    pending.append((g, gp, m))
+                    pending.add((_key(g, gp), m))
         n_, D = data.n_samples, data.in_dim + 1
         units = []
         for m in cfg.widths:
-            rows = [(g, gp, s) for (g, gp, mm) in pending if mm == m for s in cfg.seeds]
-            if not rows:
+            # the batches are cut from every requested row, not only the pending ones: a
+            # retrained (point, width) sits in the batch of the uninterrupted run (same bits)
+            rows = [(g, gp, s) for (g, gp, mm) in requested if mm == m for s in cfg.seeds]
+            if not any((_key(g, gp), m) in pending for (g, gp, _) in rows):
                 continue
             per_row = (2 * m if asi else m) * (n_ + D) * 4
             chunk = max(1, int(cfg.max_batch_elements // per_row))
             for i0 in range(0, len(rows), chunk):
                 part = tuple(rows[i0:i0 + chunk])
+                if not any((_key(g, gp), m) in pending for (g, gp, _) in part):
+                    continue
                 keep = tuple(cfg.keep_neurons if s == cfg.seeds[0] else 0 for (_, _, s) in part)
                 units.append(_InitUnit(data, part, m, asi, cfg, keep, torch.get_num_threads()))
         if units:
             log(f"training {sum(len(u.part) for u in units)} nets in {len(units)} work unit(s) on {runner.description}")
+        fresh: dict = {}
         for _, done in runner.map_unordered(run_work_unit, units):
             m = done[0][0]
             part = [(g, gp, s) for (_, g, gp, s, _, _) in done]
             for (_, g, gp, s, rec, nrn) in done:
+                if (_key(g, gp), m) not in pending:
+                    continue  # stored already (a sibling of a lost point)
                 rec = dict(rec, gamma_energy=g, gamma_dynamic=gp, asi=asi)
-                store.setdefault((_key(g, gp), m), []).append(rec)
+                fresh.setdefault((_key(g, gp), m), []).append(rec)
                 if nrn is not None:
                     neurons[(*_key(g, gp), m)] = nrn
             log(f"m={m}: {len(part)} nets trained")
-            # write every (point, width) whose seeds are complete
+            # save every (point, width) whose seeds are complete
             for (g, gp) in sorted({(g, gp) for (g, gp, _) in part}):
+                k = (_key(g, gp), m)
                 # sorted by seed: units may finish in any order (cluster), the files may not differ
-                recs = sorted(store.get((_key(g, gp), m), []), key=lambda r: r["seed"])
-                if out is not None and len(recs) == len(cfg.seeds):
-                    f = _point_file(out, g, gp, m)
-                    atomic_write_text(f, json.dumps(_json_safe(dict(fingerprint=fp, gamma_energy=g, gamma_dynamic=gp,
-                                                                     width=m, runs=recs)), indent=1))
-                    nr = neurons.get((*_key(g, gp), m))
-                    if nr is not None:
-                        (out / "neurons").mkdir(parents=True, exist_ok=True)
-                        np.savez_compressed(out / "neurons" / f.with_suffix(".npz").name, **nr)
+                recs = sorted(fresh.get(k, []), key=lambda r: r["seed"])
+                if k not in pending or len(recs) != len(cfg.seeds):
+                    continue
+                point = dict(gamma_energy=g, gamma_dynamic=gp, width=m, runs=recs)
+                nr = neurons.get((*_key(g, gp), m))
+                if rs is not None:
+                    point = rs.save_point(POINT_GROUP, (g, gp, m), point, arrays=nr)
+                else:
+                    point = json.loads(json.dumps(json_ready(point, keep_nonfinite=True), allow_nan=True))
+                store[k] = point["runs"]
+                pending.discard(k)
 
     grid = [(g, gp) for gp in cfg.gammas_dynamic for g in cfg.gammas_energy]
     measure(grid)
@@ -369,7 +382,8 @@ def run_init_diagram(
     runs = [r for (_, _), recs in sorted(store.items()) for r in sorted(recs, key=lambda r: r["seed"])]
     cond = _condensation_table(points, cfg, store)
     cfgd = asdict(cfg)
-    cfgd.update(asi_used=asi, in_dim=data.in_dim, n_samples_used=data.n_samples, fingerprint=fp)
+    cfgd.update(asi_used=asi, in_dim=data.in_dim, n_samples_used=data.n_samples,
+                fingerprint=None if rs is None else rs.fingerprint_id)
     return InitDiagramResult(config=cfgd, runs=runs, points=points, boundary=boundary, condensation=cond,
                              neurons=neurons, seconds=time.perf_counter() - t0)
 

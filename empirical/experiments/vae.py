@@ -53,8 +53,9 @@ from ..transition_matching import PredictedTransition, detect_curve_change_point
 from ..data import Dataset
 from ..executors import Executor
 from ..models import _check_pos_int
+from ..store import RunStore
 from ..sweep import (SweepResult, assemble_result, collect_points, fill_curvature, measure_curvature,
-                    pending_points, point_seed, select_best_runs)
+                    pending_points, plan_chunks, point_check, point_seed, select_best_runs, sweep_fingerprint)
 from ..training import TrainConfig, train_batched
 
 __all__ = [
@@ -354,8 +355,8 @@ def sweep_beta(
     betas : 1-D array of KL weights > 0 (any order; duplicates merged).
     config : VAESweepConfig
     out_dir, tag, resume, device, progress, previous, executor
-        As in :func:`empirical.sweep_gamma`: every finished point is written atomically to
-        ``out_dir/points/<tag>/``, ``resume`` reuses them, work units run in this process or
+        As in :func:`empirical.sweep_gamma`: every finished point is saved in the run's
+        point store (a path or a :class:`empirical.RunStore`), ``resume`` reuses them, work units run in this process or
         on Dask with the same numbers.
 
     Returns
@@ -374,14 +375,18 @@ def sweep_beta(
         raise ValueError("resume=True needs out_dir")
     if spec.in_dim != data.in_dim or spec.out_dim != data.out_dim:
         raise ValueError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
-    done, todo = pending_points(b_all, knob="beta", out_dir=out_dir, tag=tag, resume=resume, previous=previous)
     curv = cfg.curvature
     if curv == "auto":
         curv = "exact" if spec.n_params <= cfg.exact_max_params else "matrix_free"
-    units = [_VAEChunkTask(spec, data, np.asarray(todo[i:i + cfg.chunk_size]), cfg, curv,
-                           None if device is None else str(device), torch.get_num_threads())
-             for i in range(0, len(todo), cfg.chunk_size)]
-    collect_points(units, done, knob="beta", out_dir=out_dir, tag=tag, executor=executor, progress=progress)
+    fingerprint = lambda: sweep_fingerprint("sweep_beta", spec, data, cfg.to_dict(), tag=tag, device=device)  # noqa: E731
+    with RunStore.using(out_dir, fingerprint=fingerprint, resume=resume, command="sweep_beta") as store:
+        check = point_check(spec, "beta", ("beta", "loss", "kl", "n_active", "converged", "diverged"))
+        done = pending_points(b_all, knob="beta", store=store, tag=tag, check=check, previous=previous)
+        prev = () if previous is None else previous.values
+        units = [_VAEChunkTask(spec, data, chunk, cfg, curv, None if device is None else str(device),
+                               torch.get_num_threads())
+                 for chunk in plan_chunks(b_all, done=done, chunk_size=cfg.chunk_size, exclude=prev)]
+        collect_points(units, done, knob="beta", store=store, tag=tag, executor=executor, progress=progress)
     return assemble_result(done, b_all, spec, tag=tag, knob="beta")
 
 
