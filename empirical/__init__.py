@@ -100,12 +100,13 @@ from .store import (
     run_fingerprint,
 )
 from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
-from .experiments.vae import VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, sweep_beta, theory_collapse_thresholds
+from .experiments.vae import (VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, collapse_checks, sweep_beta,
+                              theory_collapse_thresholds)
 from .experiments.validation import SIGNALS, ValidationConfig, run_validation, theory_curves
 
 __all__ = [
     "CURVE_SIGNALS", "accuracy_regimes", "classification_metrics", "classification_split", "MNIST_ENV",
-    "resolve_mnist_path", "synthetic_autoencoder", "VAE_ACTIVATIONS", "VAESpec", "VAESweepConfig", "collapse_analysis", "sweep_beta",
+    "resolve_mnist_path", "synthetic_autoencoder", "VAE_ACTIVATIONS", "VAESpec", "VAESweepConfig", "collapse_analysis", "collapse_checks", "sweep_beta",
     "theory_collapse_thresholds", "assemble_result", "collect_points", "pending_points", "run_work_unit",
     "plan_chunks", "point_check", "sweep_fingerprint",
     # the point store

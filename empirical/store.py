@@ -561,7 +561,7 @@ class RunStore:
                    record=rec, sha256=_digest(_canonical(rec)),
                    arrays={k: _array_digest(k, v) for k, v in sorted(arr.items())})
         self.write_bytes(jname, json.dumps(env, allow_nan=True, separators=(",", ":")) + "\n")
-        return json.loads(_canonical(rec))
+        return json.loads(json.dumps(rec, allow_nan=True))
 
     def load_point(self, group: str, key: Any,
                    check: Callable[[dict, dict], None] | None = None) -> StoredPoint | None:

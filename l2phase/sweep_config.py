@@ -22,13 +22,14 @@ number of grid points, for GPU-sized runs of the same experiment (``scale = 8`` 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from l2phase.theory.checks import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,7 +41,7 @@ __all__ = ["ConfigError", "ExperimentConfig", "load_config", "parse_config", "ex
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """An invalid ``l2phase sweep`` configuration (the message names the key)."""
 
 
@@ -186,10 +187,14 @@ class ExperimentConfig:
         return dict(experiment=self.experiment, name=self.name, seed=self.seed, scale=self.scale,
                     description=self.description, **self.sections)
 
-    def fingerprint(self, device: str = "cpu") -> str:
-        """Hash of everything that changes the numbers (config and device): guards ``--resume``."""
-        blob = json.dumps(dict(self.to_dict(), description="", name="", device=str(device)), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    def fingerprint(self, device: str = "cpu") -> dict:
+        """The run fingerprint (:func:`l2phase.empirical.run_fingerprint`): every section, the seed
+        and scale (not the name or description), the device, the dtype (float64) and the
+        version; ``--resume`` refuses a run directory with another one."""
+        from l2phase.empirical.store import run_fingerprint
+
+        conf = {k: v for k, v in self.to_dict().items() if k not in ("name", "description")}
+        return run_fingerprint("sweep", conf, device=device, dtype="float64")
 
     def grid(self):
         """The swept values (gamma or beta), ascending."""
@@ -217,9 +222,14 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> ExperimentCon
                               f"{', '.join(sorted(_TOP | set(schema)))})")
         if not isinstance(value, dict):
             raise ConfigError(f"[{key}] must be a table (a [{key}] section), got {value!r}")
-    name = doc.get("name", Path(source).stem)
-    if not isinstance(name, str):
-        raise ConfigError(f"name must be a string, got {name!r}")
+    name = doc.get("name", "config" if source == "<config>" else Path(source).stem)
+    from l2phase.empirical.store import check_plain_name
+
+    try:  # the name becomes a directory name: a plain name, never a path
+        check_plain_name(name, "name")
+    except InputError as exc:
+        how = "" if "name" in doc else f" (taken from the file name {Path(source).name!r}; set name = ... in the file)"
+        raise ConfigError(f"{exc}{how}") from None
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise ConfigError(f"description must be a string, got {description!r}")

@@ -2,9 +2,9 @@
 
 :func:`run_experiment` builds the data, the model and the sweep settings of an
 :class:`l2phase.sweep_config.ExperimentConfig`, runs the batched sweep (in this process or
-on Dask, every finished point written atomically under ``out/points/``) and the analysis,
-and returns plain data: ``(results, tables)``.  The report, CSV and plots are made from
-them by ``l2phase/_cmd_sweep.py``; nothing is computed only inside a plot.
+on Dask, every finished point saved in the run's point store) and the analysis, and
+returns plain data: ``(results, tables)``.  The report, CSV and plots are made from them
+by :mod:`l2phase.empirical.experiments.sweep_report`; nothing is computed only inside a plot.
 """
 
 from __future__ import annotations
@@ -59,12 +59,14 @@ def run_experiment(
     cfg: ExperimentConfig,
     out=None,
     *,
-    resume: bool = False,
     device: str | None = None,
     progress: Callable[[int], None] | None = None,
     executor=None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the sweep and the analysis of ``cfg``; returns (results, tables).
+
+    ``out`` is the run's :class:`l2phase.empirical.RunStore` (or None: nothing written); the
+    points it holds (a resumed run) are reused.
 
     ``results`` is JSON-ready (configuration, data summary, analysis, checks, verdict);
     ``tables`` holds the objects the plots and CSVs need (the sweep result and the data).
@@ -74,7 +76,7 @@ def run_experiment(
     t0 = time.perf_counter()
     grid = cfg.grid()
     sw, cv = cfg["sweep"], cfg["curvature"]
-    results: dict[str, Any] = dict(config=cfg.to_dict(), fingerprint=cfg.fingerprint(device or "cpu"),
+    results: dict[str, Any] = dict(config=cfg.to_dict(), fingerprint=None if out is None else out.fingerprint_id,
                                    device=device or "cpu")
     if cfg.experiment == "classifier":
         train, test = build_data(cfg)
@@ -85,7 +87,7 @@ def run_experiment(
             inits=[empirical.InitSpec("random", float(s), name=f"scale-{s:g}") for s in sw["inits"]],
             train=_train_config(cfg["train"]), curvature=_curvature(cv), n_probes=cv["n_probes"],
             exact_max_params=cv["exact_max_params"], chunk_size=sw["chunk_size"], seed=cfg.seed)
-        res = empirical.sweep_gamma(spec, train, grid, scfg, out_dir=out, tag="classifier", resume=resume,
+        res = empirical.sweep_gamma(spec, train, grid, scfg, out_dir=out, tag="classifier",
                                     device=device, progress=progress, executor=executor)
         an = cfg["analysis"]
         analysis = empirical.accuracy_regimes(
@@ -108,23 +110,11 @@ def run_experiment(
             init_scales=tuple(sw["inits"]), train=_train_config(cfg["train"]), curvature=_curvature(cv),
             n_probes=cv["n_probes"], exact_max_params=cv["exact_max_params"], chunk_size=sw["chunk_size"],
             seed=cfg.seed, active_threshold=an["active_threshold"])
-        res = empirical.sweep_beta(spec, data, grid, vcfg, out_dir=out, tag="vae", resume=resume, device=device,
+        res = empirical.sweep_beta(spec, data, grid, vcfg, out_dir=out, tag="vae", device=device,
                                    progress=progress, executor=executor)
         analysis = empirical.collapse_analysis(res, data, rtol=an["rtol"], resolution=an["resolution"],
                                                active_threshold=an["active_threshold"])
-        ok = res.ok()
-        checks = [dict(name="no diverged beta point", passed=bool(ok.all()), detail=f"{int((~ok).sum())} diverged")]
-        if spec.linear:
-            for mo in analysis["modes"]:
-                det = mo["detected"]
-                checks.append(dict(
-                    name=f"mode {mo['mode']} collapses at beta_c = zeta^2/eta_dec^2 = {mo['predicted_beta_c']:.6g} (kink)",
-                    passed=bool(mo["confirmed"]),
-                    detail="not detected" if det is None else
-                    f"detected {det['gamma']:.6g} [{det['low']:.6g}, {det['high']:.6g}], {det['kind']}"))
-        last = res.records[-1]
-        checks.append(dict(name="every latent dimension has collapsed at the largest beta",
-                           passed=int(last["n_active"]) == 0, detail=f"{last['n_active']} active at beta = {last['beta']:g}"))
+        checks = empirical.collapse_checks(res, analysis)
         results.update(
             data=dict(name=data.name, n_train=data.n_samples, in_dim=data.in_dim,
                       input_spectrum=np.linalg.eigvalsh(data.stats()[0])[::-1].tolist()),

@@ -64,6 +64,7 @@ __all__ = [
     "VAESweepConfig",
     "sweep_beta",
     "collapse_analysis",
+    "collapse_checks",
     "theory_collapse_thresholds",
 ]
 
@@ -391,6 +392,28 @@ def sweep_beta(
 
 
 # ---------------------------------------------------------------------------- analysis
+def collapse_checks(result: SweepResult, analysis: dict[str, Any]) -> list[dict]:
+    """The pass/fail checks of a beta sweep: no diverged point; for the linear VAE every mode
+    collapses at its predicted beta_c as a kink; every latent dimension has collapsed at the
+    largest beta.  Each check: dict(name, passed, detail)."""
+    ok = result.ok()
+    checks = [dict(name="no diverged beta point", passed=bool(ok.all()), detail=f"{int((~ok).sum())} diverged")]
+    for mo in analysis["modes"]:
+        if "predicted_beta_c" not in mo:
+            continue
+        det = mo["detected"]
+        checks.append(dict(
+            name=f"mode {mo['mode']} collapses at beta_c = zeta^2/eta_dec^2 = {mo['predicted_beta_c']:.6g} (kink)",
+            passed=bool(mo["confirmed"]),
+            detail="not detected" if det is None else
+            f"detected {det['gamma']:.6g} [{det['low']:.6g}, {det['high']:.6g}], {det['kind']}"))
+    last = result.records[-1]
+    checks.append(dict(name="every latent dimension has collapsed at the largest beta",
+                       passed=bool(not last["diverged"] and int(last["n_active"]) == 0),
+                       detail=f"{last['n_active']} active at beta = {last['beta']:g}"))
+    return checks
+
+
 def collapse_analysis(
     result: SweepResult,
     data: Dataset | None = None,
