@@ -18,7 +18,11 @@ widths and seeds and writes to ``--out``:
   ``condensation.csv`` - the tables;
 * ``heatmap.png``, ``slopes.png``, ``rd_vs_width.png``, ``condensation_scatter.png``,
   ``neff_trend.png``;
-* ``points/`` and ``neurons/`` - one file per finished (grid point, width), reused by ``--resume``.
+* ``points/diagram/`` - one file per finished (grid point, width) (+ the first seed's neurons as
+  ``.npz``), reused by ``--resume``; the run marker ``.l2phase-run.json`` (fingerprint).
+  A non-empty directory l2phase did not make is refused; only the run's own files are
+  replaced (:class:`l2phase.empirical.RunStore`).  The report is made by
+  :mod:`l2phase.empirical.experiments.init_report`.
 
 Exit status 0 when S_w has the theory's sign at every point at least 0.1 from the boundary
 and every run converged, 1 otherwise, 2 for invalid input.
@@ -36,9 +40,6 @@ import numpy as np
 from ._options import add_scheduler_argument, check_device, make_executor
 
 DEFAULT_OUT = "l2phase-init-diagram"
-OUTPUT_FILES = ("report.md", "results.json", "points.csv", "runs.csv", "boundary.csv", "condensation.csv",
-                "heatmap.png", "slopes.png", "rd_vs_width.png", "neff_trend.png")
-SIGN_CHECK_DISTANCE = 0.1
 
 _GRIDS = {
     "cut": ((0.5, 0.75, 1.0, 1.25, 1.5, 1.75), (0.0,)),
@@ -239,7 +240,9 @@ def _parse_seeds(text):
 
 
 def run(args) -> int:
+    from l2phase.empirical import RunStore
     from l2phase.empirical.experiments.init_diagram import InitDiagramConfig, run_init_diagram
+    from l2phase.empirical.experiments.init_report import write_init_diagram_report
 
     device = check_device(args.device)
     gammas, gammas_p = parse_grid(args.grid, device)
@@ -250,155 +253,20 @@ def run(args) -> int:
     if args.max_steps < 1:
         raise ValueError(f"--max-steps must be >= 1, got {args.max_steps}")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
     cfg = InitDiagramConfig(
         gammas_energy=gammas, gammas_dynamic=gammas_p, widths=widths, seeds=seeds, data=args.data,
         n_samples=args.n_samples, asi=None if args.asi == "auto" else args.asi == "on", tol=args.tol,
         max_steps=args.max_steps, refine=args.refine, device=device, dtype=args.dtype,
     )
     cfg.load_data()  # fail early on a bad --data
-    out.mkdir(parents=True, exist_ok=True)
-    if not args.resume:
-        import shutil
-
-        for sub in ("points", "neurons"):
-            if (out / sub).exists():
-                shutil.rmtree(out / sub)
     log = None if args.no_progress else (lambda s: print(f"l2phase init-diagram: {s}", file=sys.stderr, flush=True))
-    with make_executor(args.scheduler, "init-diagram") as executor:
-        res = run_init_diagram(cfg, out, resume=args.resume, progress=log, executor=executor)
-    ok = write_outputs(res, out)
+    with RunStore.open(out, fingerprint=cfg.fingerprint(), resume=args.resume, command="init-diagram") as store, \
+            make_executor(args.scheduler, "init-diagram") as executor:
+        res = run_init_diagram(cfg, store, progress=log, executor=executor)
+        ok = write_init_diagram_report(res, store)
     n_pts = len(res.points)
     print(f"l2phase init-diagram: {'CONSISTENT' if ok else 'NOT CONSISTENT'} with the theory "
           f"({n_pts} points, {res.seconds:.1f} s); report: {out / 'report.md'}")
     return 0 if ok else 1
 
 
-# ------------------------------------------------------------------------------ outputs
-def _f(x, spec=".3g"):
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return format(x, spec)
-
-
-def _checks(res) -> list[dict]:
-    checks = []
-    for p in res.points:
-        if p["distance_to_boundary"] >= SIGN_CHECK_DISTANCE:
-            ok = p["slope"] is not None and math.isfinite(p["slope"]) and p["measured_sign"] == p["theory_regime"]
-            checks.append(dict(name=f"sign of S_w at ({p['gamma_energy']:g}, {p['gamma_dynamic']:g})",
-                               passed=bool(ok), detail=f"S_w = {_f(p['slope'], '+.3f')}, theory {p['theory_regime']}"))
-    n_bad = sum(p["n_not_converged"] for p in res.points)
-    checks.append(dict(name="every run reached the loss tolerance", passed=n_bad == 0,
-                       detail=f"{n_bad} run(s) did not converge"))
-    return checks
-
-
-def write_outputs(res, out: Path) -> bool:
-    """Write report.md, results.json, the CSV tables and the PNGs; return the overall verdict."""
-    from l2phase.empirical.experiments.init_diagram import _json_safe
-    from l2phase.empirical.sweep import atomic_write_text, write_csv
-
-    checks = _checks(res)
-    ok = all(c["passed"] for c in checks)
-    write_csv(res.runs, out / "runs.csv")
-    write_csv([{k: v for k, v in p.items() if not isinstance(v, list)} for p in res.points], out / "points.csv")
-    write_csv([{k: v for k, v in b.items() if k != "bracket"} for b in res.boundary], out / "boundary.csv")
-    write_csv(res.condensation, out / "condensation.csv")
-    results = dict(config=res.config, points=res.points, boundary=res.boundary, condensation=res.condensation,
-                   checks=checks, consistent=ok, seconds=res.seconds, paper_fig3=_PAPER_FIG3)
-    atomic_write_text(out / "results.json", json.dumps(_json_safe(results), indent=1, allow_nan=False))
-    _plots(res, out)
-    atomic_write_text(out / "report.md", _report(res, checks, ok))
-    return ok
-
-
-# Paper Fig. 3 (gamma_dynamic = 0, widths 1e3..4e4, one seed): slopes read from the legend.
-_PAPER_FIG3 = {0.5: -0.506, 1.0: 0.007, 1.75: 0.372}
-
-
-def _plots(res, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from l2phase.empirical.experiments.init_plots import (plot_condensation_scatter, plot_init_heatmap, plot_neff_trend,
-                                      plot_rd_vs_width, plot_slope_rows)
-
-    for name, fn in (("heatmap.png", plot_init_heatmap), ("slopes.png", plot_slope_rows),
-                     ("rd_vs_width.png", plot_rd_vs_width), ("neff_trend.png", plot_neff_trend)):
-        fig, ax = plt.subplots(figsize=(7, 5) if name == "heatmap.png" else (6.5, 4.3))
-        try:
-            fn(res, ax=ax)
-        except ValueError as exc:  # e.g. nothing finite to draw
-            ax.text(0.5, 0.5, str(exc), ha="center", transform=ax.transAxes)
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-    if res.neurons:
-        axes = plot_condensation_scatter(res)
-        fig = axes[0].figure
-        fig.tight_layout()
-        fig.savefig(out / "condensation_scatter.png", dpi=110)
-        plt.close(fig)
-
-
-def _report(res, checks, ok) -> str:
-    cfg = res.config
-    L = ["# l2phase init-diagram", ""]
-    L += [f"Verdict: **{'CONSISTENT' if ok else 'NOT CONSISTENT'}** with the theory - "
-          f"{sum(c['passed'] for c in checks)} of {len(checks)} checks passed.", ""]
-    L += [
-        "Model: f(x) = (1/alpha) sum_k a_k ReLU(w_k . x + b_k), a ~ N(0, beta1^2), (w, b) ~ N(0, beta2^2) "
-        "(bias counted in the input weights), simulated as the normalised model with kappa = m^-gamma_energy, "
-        "kappa' = m^-gamma_dynamic (exactly GD on any (alpha, beta1, beta2) with those kappas). "
-        "gamma_energy, gamma_dynamic are the paper's (gamma, gamma') - initialisation exponents, not the L2 strength.",
-        f"Data: {cfg['data']} (n = {cfg['n_samples_used']}, d = {cfg['in_dim']}); ASI {'on' if cfg['asi_used'] else 'off'}; "
-        f"full-batch GD on R_S = (1/2n) sum (f - y)^2 until R_S < {cfg['tol']:g} (cap {cfg['max_steps']} steps), "
-        "step eta = c/(lambda_GN + lambda_res) with c halved and the step undone whenever the loss rises.",
-        f"Widths {list(cfg['widths'])}, seeds {list(cfg['seeds'])}, device {cfg['device']}; wall time {res.seconds:.1f} s.",
-        "S_w = slope of log RD(theta_w) on log m (paper's sign: < 0 linear, > 0 condensed); one least-squares fit per "
-        "seed, mean +- standard error over seeds. RD over the first copy of (w, b), as the authors' code.",
-        "",
-        "## Slopes",
-        "",
-        "| gamma_energy | gamma_dynamic | S_w | +- | S_w from running max RD | theory regime | distance to boundary | "
-        "heuristic slope | RD at widths (mean over seeds) | not converged |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for p in sorted(res.points, key=lambda p: (p["gamma_dynamic"], p["gamma_energy"])):
-        rd = ", ".join(_f(v, ".3g") for v in p["rd_mean"])
-        L.append(f"| {p['gamma_energy']:g} | {p['gamma_dynamic']:g} | {_f(p['slope'], '+.4f')} | {_f(p['slope_err'], '.4f')} | "
-                 f"{_f(p['slope_rd_max'], '+.4f')} | {p['theory_regime']} | {p['distance_to_boundary']:.3g} | "
-                 f"{p['heuristic_slope']:+.3f} | {rd} | {p['n_not_converged']} |")
-    L += ["", "## Boundary: zero crossing of S_w per gamma_dynamic row (linear interpolation, delta-method error)", "",
-          "| gamma_dynamic | theory gamma_energy | measured gamma_energy | +- | difference | sign changes |",
-          "|---|---|---|---|---|---|"]
-    for b in res.boundary:
-        L.append(f"| {b['gamma_dynamic']:g} | {b['theory_gamma_energy']:g} | {_f(b['measured_gamma_energy'], '.4f')} | "
-                 f"{_f(b['error'], '.4f')} | {_f(b['difference'], '+.4f')} | {b['n_crossings']} |")
-    zero = [p for p in res.points if abs(p["gamma_dynamic"]) < 1e-9]
-    if zero and cfg["data"] == "quadratic4":
-        L += ["", "## Against the paper's Fig. 3 (gamma_dynamic = 0; one seed, widths 1e3..4e4)", "",
-              "| gamma_energy | paper S_w | measured S_w |", "|---|---|---|"]
-        for g, s in _PAPER_FIG3.items():
-            mp = [p for p in zero if abs(p["gamma_energy"] - g) < 1e-9]
-            L.append(f"| {g:g} | {s:+.3f} | {_f(mp[0]['slope'], '+.4f') + ' +- ' + _f(mp[0]['slope_err'], '.4f') if mp else 'not on grid'} |")
-    if res.condensation:
-        L += ["", "## Condensation (first copy of the neurons; mean over seeds)", "",
-              "N_eff = exp(entropy) of the amplitude-weighted orientation histogram (90 bins; angle atan2(b, w) for "
-              "1-D inputs, projection on the all-ones direction otherwise); top-4 = mass of the 4 heaviest bins; "
-              "erank = effective rank of the amplitude-weighted second moment of the unit input weights.", "",
-              "| gamma_energy | gamma_dynamic | width | N_eff init -> final | top-4 init -> final | erank init -> final |",
-              "|---|---|---|---|---|---|"]
-        for c in sorted(res.condensation, key=lambda c: (c["gamma_dynamic"], c["gamma_energy"], c["width"])):
-            L.append(f"| {c['gamma_energy']:g} | {c['gamma_dynamic']:g} | {c['width']} | {_f(c['neff_init'], '.3g')} -> "
-                     f"{_f(c['neff_final'], '.3g')} | {_f(c['top4_init'], '.2f')} -> {_f(c['top4_final'], '.2f')} | "
-                     f"{_f(c['erank_init'], '.3g')} -> {_f(c['erank_final'], '.3g')} |")
-    L += ["", "## Checks", ""]
-    for c in checks:
-        L.append(f"- [{'x' if c['passed'] else ' '}] {c['name']}: {c['detail']}")
-    L += ["", "Figures: heatmap.png, slopes.png, rd_vs_width.png, neff_trend.png, condensation_scatter.png.", ""]
-    return "\n".join(L)

@@ -9,14 +9,16 @@ two output modes, D = 1 and D = 2 deep linear nets) and writes to ``--out``:
 * ``sweep_D{D}.csv`` / ``hysteresis_D{D}.csv`` - per-gamma tables,
 * ``free_energy.png``, ``param_norm.png``, ``ricci_loss.png``, ``ricci_error.png``,
   ``hysteresis.png`` - curves with the theory overlaid and change points marked,
-* ``points/`` - one file per finished gamma point (what ``--resume`` reuses).
+* ``points/`` - one file per finished gamma point (what ``--resume`` reuses), and the run
+  marker ``.l2phase-run.json`` (fingerprint: configuration, device, dtype, version; a
+  resume with another one is refused).  A non-empty directory l2phase did not make is
+  refused; only the run's own files are replaced (:class:`l2phase.empirical.RunStore`).
 
 Exit status 0 when every prediction is confirmed, 1 otherwise (2 for invalid input).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -72,30 +74,25 @@ def _parse_depths(text):
 
 
 def run(args) -> int:
+    from l2phase.empirical import RunStore, run_fingerprint
     from l2phase.empirical.experiments.validation import ValidationConfig, run_validation
 
     depths = _parse_depths(args.depths)
     device = check_device(args.device)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
     kw = dict(depths=depths, seed=args.seed, device=None if device == "cpu" else device)
     cfg = ValidationConfig.quick_config(**kw) if args.quick else ValidationConfig(**kw)
-    out.mkdir(parents=True, exist_ok=True)
-    if not args.resume and (out / "points").exists():
-        # a fresh run must not silently reuse old points
-        import shutil
-
-        shutil.rmtree(out / "points")
-    with make_executor(args.scheduler, "validate") as executor, \
+    fingerprint = run_fingerprint("validate", cfg.to_dict(), device=device, dtype="float64")
+    with RunStore.open(out, fingerprint=fingerprint, resume=args.resume, command="validate") as store, \
+            make_executor(args.scheduler, "validate") as executor, \
             progress_bar(not args.no_progress, "l2phase validate") as bar:
         results, tables = run_validation(
-            cfg, out, resume=args.resume,
+            cfg, store,
             progress=(bar.update if bar is not None else None),
             log=(lambda s: bar.set_postfix_str(s, refresh=True)) if bar is not None else None,
             executor=executor,
         )
-    write_outputs(results, tables, out)
+        write_outputs(results, tables, store)
     verdict = "CONFIRMED" if results["confirmed"] else "NOT CONFIRMED"
     print(f"l2phase validate: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
           f"checks passed); report: {out / 'report.md'}")
@@ -111,32 +108,11 @@ def _fmt(x, digits=6):
     return f"{x:.{digits}g}"
 
 
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.bool_):
-        return bool(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
-
-
-def _clean(o):
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if isinstance(o, dict):
-        return {k: _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    return o
-
-
-def write_outputs(results: dict, tables: dict, out: Path) -> None:
-    from l2phase.empirical.sweep import atomic_write_text, write_csv
-
+def write_outputs(results: dict, tables: dict, store) -> None:
+    """Write the CSV tables, results.json, the plots and report.md through the run's store."""
     for key, tab in tables.items():
         if key.startswith("sweep_"):
-            write_csv(tab.records, out / f"{key}.csv")
+            store.write_csv(f"{key}.csv", tab.records)
         elif key.startswith("hysteresis_"):
             rows = []
             for u, d in zip(tab.up, tab.down):
@@ -144,11 +120,10 @@ def write_outputs(results: dict, tables: dict, out: Path) -> None:
                 row.update({f"up_{k}": v for k, v in u.items() if k != "gamma"})
                 row.update({f"down_{k}": v for k, v in d.items() if k != "gamma"})
                 rows.append(row)
-            write_csv(rows, out / f"{key}.csv")
-    atomic_write_text(out / "results.json", json.dumps(_clean(json.loads(json.dumps(results, default=_json_default))),
-                                                       indent=1, allow_nan=False))
-    _plots(results, tables, out)
-    atomic_write_text(out / "report.md", _report(results))
+            store.write_csv(f"{key}.csv", rows)
+    store.write_json("results.json", results)
+    _plots(results, tables, store)
+    store.write_text("report.md", _report(results))
 
 
 def _report(res: dict) -> str:
@@ -224,7 +199,7 @@ def _report(res: dict) -> str:
     return "\n".join(lines)
 
 
-def _plots(res: dict, tables: dict, out: Path) -> None:
+def _plots(res: dict, tables: dict, store) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -258,7 +233,7 @@ def _plots(res: dict, tables: dict, out: Path) -> None:
             ax.set_ylabel(ylabel)
             ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / fname, dpi=110)
+        store.write_figure(fname, fig, dpi=110)
         plt.close(fig)
     hkeys = [k for k in tables if k.startswith("hysteresis_")]
     if hkeys:
@@ -279,5 +254,5 @@ def _plots(res: dict, tables: dict, out: Path) -> None:
             ax.set_ylabel("||theta||^2")
             ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "hysteresis.png", dpi=110)
+        store.write_figure("hysteresis.png", fig, dpi=110)
         plt.close(fig)

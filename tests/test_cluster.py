@@ -54,7 +54,7 @@ def test_cluster_gives_identical_results(reference, executor, tmp_path):
     spec, data, cfg = _problem()
     res = sweep_gamma(spec, data, GAMMAS, cfg, executor=executor, out_dir=tmp_path, tag="c")
     _same(reference, res)
-    assert len(list((tmp_path / "points" / "c").glob("g_*.json"))) == len(GAMMAS)
+    assert len(list((tmp_path / "points" / "c").glob("*.json"))) == len(GAMMAS)
 
 
 def _die_once(fn, marker_dir, unit):
@@ -86,10 +86,10 @@ def test_killed_worker_loses_nothing(reference, executor, tmp_path):
     res = sweep_gamma(spec, data, GAMMAS, cfg, executor=killing, out_dir=tmp_path / "out", tag="k")
     assert (tmp_path / "killed").exists(), "the fault was not injected"
     _same(reference, res)
-    files = sorted((tmp_path / "out" / "points" / "k").glob("g_*.json"))
+    files = sorted((tmp_path / "out" / "points" / "k").glob("*.json"))
     assert len(files) == len(GAMMAS)
     # every point on disk is complete and equals the uninterrupted run
-    on_disk = {json.loads(f.read_text())["gamma"] for f in files}
+    on_disk = {json.loads(f.read_text())["record"]["gamma"] for f in files}
     assert on_disk == set(GAMMAS.tolist())
 
 
@@ -152,8 +152,8 @@ def test_init_diagram_on_the_cluster_gives_identical_results(executor, tmp_path)
 
     assert numbers(here.runs) == numbers(there.runs)
     assert json.dumps(here.points, sort_keys=True) == json.dumps(there.points, sort_keys=True)
-    files = sorted(p.name for p in (tmp_path / "a" / "points").iterdir())
-    assert files == sorted(p.name for p in (tmp_path / "b" / "points").iterdir()) and len(files) == 4
+    files = sorted(p.name for p in (tmp_path / "a" / "points" / "diagram").glob("*.json"))
+    assert files == sorted(p.name for p in (tmp_path / "b" / "points" / "diagram").glob("*.json")) and len(files) == 4
     for name in files:
-        a, b = (json.loads((tmp_path / d / "points" / name).read_text()) for d in ("a", "b"))
+        a, b = (json.loads((tmp_path / d / "points" / "diagram" / name).read_text())["record"] for d in ("a", "b"))
         assert numbers(a.pop("runs")) == numbers(b.pop("runs")) and a == b

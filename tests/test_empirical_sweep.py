@@ -47,7 +47,7 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path, data):
 
     with pytest.raises(_Kill):
         sweep_gamma(spec, data, g, cfg, out_dir=tmp_path / "b", tag="s", progress=kill_after_two_chunks)
-    files = sorted((tmp_path / "b" / "points" / "s").glob("g_*.json"))
+    files = sorted((tmp_path / "b" / "points" / "s").glob("*.json"))
     assert len(files) == 6  # two chunks of 3 written, nothing half-written
     assert not list((tmp_path / "b" / "points" / "s").glob(".*"))  # no temp files left behind
     for f in files:

@@ -41,7 +41,7 @@ def test_bad_input_exits_2(argv, tmp_path, capsys):
 
 
 def test_init_diagram_writes_the_report_and_resumes(tmp_path, capsys):
-    from l2phase._cmd_init_diagram import OUTPUT_FILES
+    from l2phase.empirical.experiments.init_report import INIT_OUTPUT_FILES as OUTPUT_FILES
 
     out = tmp_path / "rep"
     argv = ["init-diagram", "--grid", "0.5,1.5 x 0", "--widths", "200,400", "--seeds", "2", "--out", str(out),
@@ -54,6 +54,6 @@ def test_init_diagram_writes_the_report_and_resumes(tmp_path, capsys):
     assert slopes[0.5] < 0 < slopes[1.5]
     assert res["boundary"][0]["found"]
     assert "S_w" in (out / "report.md").read_text()
-    mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "points").iterdir()}
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "points" / "diagram").iterdir()}
     assert main(argv + ["--resume"]) == 0
-    assert {p.name: p.stat().st_mtime_ns for p in (out / "points").iterdir()} == mtimes  # nothing retrained
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "points" / "diagram").iterdir()} == mtimes  # nothing retrained

@@ -441,7 +441,7 @@ def _summarise_point(g, gp, cfg, store) -> dict:
         gamma_energy=g, gamma_dynamic=gp, slope=fit["slope"], slope_err=fit["slope_err"],
         slope_per_seed=fit["slopes"], pooled_slope=fit["pooled_slope"], slope_rd_max=fitmax["slope"],
         rd_mean=np.nanmean(rd, axis=0).tolist() if np.isfinite(rd).any() else [None] * len(widths),
-        widths=widths, n_not_converged=n_bad, max_steps_used=max(steps) if steps else 0,
+        widths=widths, n_not_converged=n_bad, n_converged=int(np.isfinite(rd).sum()), max_steps_used=max(steps) if steps else 0,
         theory_regime=theo, distance_to_boundary=dist,
         heuristic_slope=heuristic_rd_slope(g, gp),
         measured_sign=meas,

@@ -7,11 +7,11 @@ Fig. 4.  None of these computes anything that is not in the result tables.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from l2phase.theory.init_scaling import NAMED_INITS
+
+from ..reporting import NO_CONVERGED_RUN, no_data, pyplot
 
 __all__ = [
     "plot_condensation_scatter",
@@ -24,16 +24,7 @@ __all__ = [
 
 
 def _plt():
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline", "pdf", "svg"):
-        try:
-            matplotlib.use("Agg")
-        except Exception:  # pragma: no cover - backend already fixed by the user
-            pass
-    import matplotlib.pyplot as plt
-
-    return plt
+    return pyplot()
 
 
 def _boundary_line(ax, g_lo, g_hi, gp_lo, gp_hi, **kw):
@@ -90,7 +81,8 @@ def plot_init_heatmap(result, ax=None, vmax: float | None = None):
     pts = [p for p in result.points if p["slope"] is not None and np.isfinite(p["slope"])]
     rows = sorted({p["gamma_dynamic"] for p in result.points})
     if not pts:
-        raise ValueError("no finite slopes to plot")
+        no_data(ax, f"no finite slope S_w ({NO_CONVERGED_RUN} at two widths)")
+        return ax
     vmax = vmax or max(0.05, max(abs(p["slope"]) for p in pts))
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-vmax, vmax=vmax)
     dy = np.diff(rows).min() if len(rows) > 1 else 0.2
@@ -206,6 +198,9 @@ def plot_neff_trend(result, gamma_dynamic: float | None = None, ax=None):
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     rows = sorted({c["gamma_dynamic"] for c in result.condensation})
+    if not rows:
+        no_data(ax)
+        return ax
     gp = (0.0 if 0.0 in rows else rows[0]) if gamma_dynamic is None else gamma_dynamic
     gs = sorted({c["gamma_energy"] for c in result.condensation if c["gamma_dynamic"] == gp})
     for g in gs:
@@ -219,9 +214,3 @@ def plot_neff_trend(result, gamma_dynamic: float | None = None, ax=None):
     ax.set_title(f"condensation vs width, gamma_dynamic = {gp:g} (dashed: initial)")
     ax.legend(fontsize=7)
     return ax
-
-
-def _fmt(x, spec="+.3f"):
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "-"
-    return format(x, spec)

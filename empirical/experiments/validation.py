@@ -41,6 +41,7 @@ from ..hessian_curvature import curvature_exact, curvature_matrix_free
 from ..data import Dataset, synthetic_teacher
 from .hysteresis import hysteresis_loop
 from ..models import NetSpec
+from ..store import RunStore, run_fingerprint
 from ..sweep import SweepConfig, SweepResult, sweep_gamma
 from ..training import TrainConfig
 
@@ -186,7 +187,9 @@ def run_validation(
 ) -> tuple[dict, dict]:
     """Run the validation experiment (see module docstring).
 
-    ``executor`` (:func:`empirical.make_executor`) runs the sweeps' work units in this
+    ``out_dir``: a run directory (path, one run; ``resume`` reuses its valid points) or the
+    command's :class:`empirical.RunStore`; every sweep, refinement and hysteresis point is
+    saved there as it finishes.  ``executor`` (:func:`empirical.make_executor`) runs the sweeps' work units in this
     process (default) or on a Dask cluster; the hysteresis loop is sequential
     (warm-started) and always runs here.
 
@@ -198,6 +201,14 @@ def run_validation(
         (``"hysteresis_D{D}"``) and datasets, for the report and plots.
     """
     cfg = config or ValidationConfig()
+    if resume and out_dir is None:
+        raise ValueError("resume=True needs out_dir")
+    fingerprint = lambda: run_fingerprint("validate", cfg.to_dict(), device=cfg.device, dtype="float64")  # noqa: E731
+    with RunStore.using(out_dir, fingerprint=fingerprint, resume=resume, command="run_validation") as store:
+        return _validate(cfg, store, progress, log, executor)
+
+
+def _validate(cfg: ValidationConfig, store, progress, log, executor) -> tuple[dict, dict]:
     say = log or (lambda s: None)
     t0 = time.time()
     device = torch.device(cfg.device) if cfg.device else None
@@ -219,12 +230,12 @@ def run_validation(
         preds = predicted_transitions(data, D)
         grid = _grid(preds, cfg.n_gamma)
         say(f"D={D}: sweep of {grid.size} gammas x {len(sweep_cfg.inits or []) or 'default'} inits")
-        sw = sweep_gamma(spec, data, grid, sweep_cfg, out_dir=out_dir, tag=f"D{D}", resume=resume,
+        sw = sweep_gamma(spec, data, grid, sweep_cfg, out_dir=store, tag=f"D{D}",
                          device=device, progress=progress, executor=executor)
         say(f"D={D}: refining change points of R_L to {cfg.refine_rtol:g}")
         sw, cps_RL, info = refine_sweep(spec, data, sw, sweep_cfg, signal="R_L", rtol=cfg.refine_rtol,
                                         n_new=cfg.refine_new, max_rounds=cfg.refine_rounds, detect_kwargs=detect_kw,
-                                        out_dir=out_dir, tag=f"D{D}", device=device, progress=progress,
+                                        out_dir=store, tag=f"D{D}", device=device, progress=progress,
                                         executor=executor)
         ok = sw.ok()
         n_div = int((~ok).sum())
@@ -275,8 +286,8 @@ def run_validation(
         if D >= 2:
             hgrid = _grid(preds, cfg.n_gamma_hysteresis)
             say(f"D={D}: hysteresis loop on {hgrid.size} gammas")
-            h = hysteresis_loop(spec, data, hgrid, seed=cfg.seed, out_dir=out_dir, tag=f"hysteresis-D{D}",
-                                resume=resume, device=device, progress=progress)
+            h = hysteresis_loop(spec, data, hgrid, seed=cfg.seed, out_dir=store, tag=f"hysteresis-D{D}",
+                                device=device, progress=progress)
             tables[f"hysteresis_D{D}"] = h
             rows = []
             for p in preds:
