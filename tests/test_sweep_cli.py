@@ -163,10 +163,19 @@ def test_classifier_smoke_run_on_digits(tmp_path):
         assert heading in report
 
 
-def test_linear_vae_run_matches_theory_and_guards_resume(tmp_path, capsys):
-    cfg = _write(tmp_path, TINY_VAE)
-    out = tmp_path / "vae"
-    assert main(["sweep", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 0
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    """One uninterrupted linear-VAE sweep (reference for the resume tests)."""
+    d = tmp_path_factory.mktemp("vae")
+    cfg = _write(d, TINY_VAE)
+    out = d / "vae"
+    rc = main(["sweep", "--config", str(cfg), "--out", str(out), "--no-progress"])
+    return cfg, out, rc
+
+
+def test_linear_vae_run_matches_theory_and_guards_resume(vae_run, tmp_path, capsys):
+    cfg, out, rc = vae_run
+    assert rc == 0
     res = json.loads((out / "results.json").read_text())
     modes = res["analysis"]["modes"]
     assert [m["predicted_beta_c"] for m in modes] == pytest.approx([2.0, 1.0], rel=1e-9)
@@ -177,7 +186,49 @@ def test_linear_vae_run_matches_theory_and_guards_resume(tmp_path, capsys):
     # resume with every point present: nothing retrained, same table
     assert main(["sweep", "--config", str(cfg), "--out", str(out), "--no-progress", "--resume"]) == 0
     assert (out / "sweep.csv").read_text() == first
-    # resume with another configuration is refused (points would be mixed)
+    # resume with another configuration is refused (points would be mixed), naming what differs
     other = _write(tmp_path, TINY_VAE.replace("eta_dec = 1.0", "eta_dec = 0.9"), "other.toml")
     assert main(["sweep", "--config", str(other), "--out", str(out), "--no-progress", "--resume"]) == 2
-    assert "another configuration" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "another configuration" in err and "config.model.eta_dec (stored 1.0, now 0.9)" in err
+    assert err.count("\n") == 1
+
+
+def test_killed_sweep_resumes_to_identical_results(vae_run, tmp_path):
+    from resume_helpers import assert_same_outputs, damage_points, run_killed
+
+    cfg, ref, _ = vae_run
+    out = tmp_path / "killed"
+    argv = ["sweep", "--config", str(cfg), "--out", str(out), "--no-progress"]
+    left = run_killed(argv, out, n_points=5)  # inside the second block of 4 betas
+    assert 5 <= left < 14 and not (out / "report.md").exists()
+    assert len(damage_points(out)) == 2
+    assert main(argv + ["--resume"]) == 0
+    assert_same_outputs(ref, out)
+
+
+def test_path_like_names_exit_2_and_write_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("/etc", "../escape", "a/b", ".hidden"):
+        cfg = _write(tmp_path, TINY_VAE.replace('name = "tiny-vae"', f"name = {json.dumps(name)}"))
+        assert main(["sweep", "--config", str(cfg), "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert "name must be a plain name" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["c.toml"]
+
+
+def test_a_users_directory_is_kept_and_a_busy_one_refused(tmp_path, capsys):
+    from l2phase.empirical import RunStore
+
+    cfg = _write(tmp_path, TINY_VAE)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    (mine / "points").mkdir()
+    assert main(["sweep", "--config", str(cfg), "--out", str(mine), "--no-progress"]) == 2
+    assert "use another --out" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.rglob("*")) == ["points", "thesis.tex"]
+    busy = tmp_path / "busy"
+    with RunStore.open(busy, fingerprint={"other": "run"}):  # a run holding the directory
+        assert main(["sweep", "--config", str(cfg), "--out", str(busy), "--no-progress", "--resume"]) == 2
+    assert "in use by another l2phase run" in capsys.readouterr().err

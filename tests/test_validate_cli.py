@@ -10,9 +10,15 @@ from l2phase._cmd_validate import OUTPUT_FILES
 from l2phase.cli import main
 
 
-def test_validate_quick_exits_0_and_writes_everything(tmp_path, capsys):
-    out = tmp_path / "rep"
-    rc = main(["validate", "--quick", "--out", str(out), "--no-progress"])
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One uninterrupted ``validate --quick`` (also the reference of the resume test)."""
+    out = tmp_path_factory.mktemp("validate") / "rep"
+    return out, main(["validate", "--quick", "--out", str(out), "--no-progress"])
+
+
+def test_validate_quick_exits_0_and_writes_everything(quick_run, capsys):
+    out, rc = quick_run
     assert rc == 0, (out / "report.md").read_text()
     for name in OUTPUT_FILES + ("sweep_D1.csv", "sweep_D2.csv", "hysteresis_D2.csv", "hysteresis.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -26,6 +32,25 @@ def test_validate_quick_exits_0_and_writes_everything(tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "CONFIRMED" in report and "| 2 | 0 | 0.39685 | 1 | jump |" in report
     assert "CONFIRMED" in capsys.readouterr().out
+
+
+def test_killed_validate_resumes_to_identical_results(quick_run, tmp_path):
+    import os
+    import stat
+
+    from resume_helpers import assert_same_outputs, damage_points, run_killed
+
+    ref, _ = quick_run
+    out = tmp_path / "killed"
+    argv = ["validate", "--quick", "--out", str(out), "--no-progress"]
+    left = run_killed(argv, out, n_points=30)  # D = 1 sweep done, inside its refinement rounds
+    assert left >= 30 and not (out / "report.md").exists()
+    assert len(damage_points(out)) == 2
+    assert main(argv + ["--resume"]) == 0
+    assert_same_outputs(ref, out)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((out / "report.md").stat().st_mode) == 0o666 & ~umask  # not 0600
 
 
 @pytest.mark.parametrize(
