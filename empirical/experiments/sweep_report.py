@@ -31,6 +31,11 @@ def _f(x, digits=4):
     return format_number(x, f".{digits}g")
 
 
+def _where(det: dict | None, digits: int = 4) -> str:
+    """A detected change point as "gamma [low, high]" ("none" when there is none)."""
+    return "none" if det is None else f"{_f(det['gamma'], digits)} [{_f(det['low'], digits)}, {_f(det['high'], digits)}]"
+
+
 def write_sweep_report(results: dict, tables: dict, store: RunStore) -> None:
     """Write report.md, results.json, sweep.csv and the plots of one experiment into ``store``."""
     exp = results["config"]["experiment"]
@@ -163,7 +168,7 @@ def _vae_report(res: dict) -> str:
         for mo in an["modes"]:
             det = mo["detected"]
             rel = mo["match"]["relative_error"] if mo.get("match") else None
-            where = "none" if det is None else f"{_f(det['gamma'], 6)} [{_f(det['low'], 6)}, {_f(det['high'], 6)}]"
+            where = _where(det, 6)
             L.append(f"| {mo['mode']} | {_f(mo.get('zeta'), 6)} | {_f(mo.get('predicted_beta_c'), 6)} | {where} | "
                      f"{'-' if det is None else det['kind']} | {_f(rel, 3)} | {'yes' if mo.get('confirmed') else 'NO'} |")
     else:
@@ -174,7 +179,7 @@ def _vae_report(res: dict) -> str:
               "|---|---|---|---|"]
         for mo in an["modes"]:
             det = mo["detected"]
-            where = "none" if det is None else f"{_f(det['gamma'])} [{_f(det['low'])}, {_f(det['high'])}]"
+            where = _where(det)
             br = mo["inactive_bracket"]
             ina = "never" if mo["inactive_from"] is None else (
                 _f(mo["inactive_from"]) + (f" [{_f(br[0])}, {_f(br[1])}]" if br else " (from the first point)"))
