@@ -13,12 +13,18 @@ from l2phase.cli import main
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     """One uninterrupted ``validate --quick`` (also the reference of the resume test)."""
+    import contextlib
+    import io
+
     out = tmp_path_factory.mktemp("validate") / "rep"
-    return out, main(["validate", "--quick", "--out", str(out), "--no-progress"])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rc = main(["validate", "--quick", "--out", str(out), "--no-progress"])
+    return out, rc, printed.getvalue()
 
 
-def test_validate_quick_exits_0_and_writes_everything(quick_run, capsys):
-    out, rc = quick_run
+def test_validate_quick_exits_0_and_writes_everything(quick_run):
+    out, rc, printed = quick_run
     assert rc == 0, (out / "report.md").read_text()
     for name in OUTPUT_FILES + ("sweep_D1.csv", "sweep_D2.csv", "hysteresis_D2.csv", "hysteresis.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
@@ -31,7 +37,7 @@ def test_validate_quick_exits_0_and_writes_everything(quick_run, capsys):
         assert len(ms) == 2 and all(m["predicted"]["order"] == order for m in ms)
     report = (out / "report.md").read_text()
     assert "CONFIRMED" in report and "| 2 | 0 | 0.39685 | 1 | jump |" in report
-    assert "CONFIRMED" in capsys.readouterr().out
+    assert "CONFIRMED" in printed
 
 
 def test_killed_validate_resumes_to_identical_results(quick_run, tmp_path):
@@ -40,7 +46,7 @@ def test_killed_validate_resumes_to_identical_results(quick_run, tmp_path):
 
     from resume_helpers import assert_same_outputs, damage_points, run_killed
 
-    ref, _ = quick_run
+    ref = quick_run[0]
     out = tmp_path / "killed"
     argv = ["validate", "--quick", "--out", str(out), "--no-progress"]
     left = run_killed(argv, out, n_points=30)  # D = 1 sweep done, inside its refinement rounds
