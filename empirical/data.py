@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from l2phase.theory.checks import check_nonnegative
+from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
     "Dataset",
@@ -77,7 +78,7 @@ class Dataset:
         if self.labels is not None:
             self.labels = np.asarray(self.labels, dtype=np.int64)
             if self.labels.shape != (self.X.shape[0],):
-                raise ValueError(f"labels must have shape ({self.X.shape[0]},), got {self.labels.shape}")
+                raise InputError(f"labels must have shape ({self.X.shape[0]},), got {self.labels.shape}")
 
     def __setstate__(self, state: dict) -> None:
         # An unpickled array (e.g. on a Dask worker) can sit at any byte offset of the
@@ -123,19 +124,19 @@ def _check_xy(X, Y) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, dtype=float)
         Y = np.asarray(Y, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError("X and Y must be numeric arrays") from None
+        raise InputTypeError("X and Y must be numeric arrays") from None
     if X.ndim != 2:
-        raise ValueError(f"X must have shape (N, d), got {X.shape}")
+        raise InputError(f"X must have shape (N, d), got {X.shape}")
     if Y.ndim == 1:
         Y = Y[:, None]
     if Y.ndim != 2:
-        raise ValueError(f"Y must have shape (N,) or (N, k), got {Y.shape}")
+        raise InputError(f"Y must have shape (N,) or (N, k), got {Y.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0 or Y.shape[1] == 0:
-        raise ValueError(f"empty data: X {X.shape}, Y {Y.shape}")
+        raise InputError(f"empty data: X {X.shape}, Y {Y.shape}")
     if X.shape[0] != Y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} samples but Y has {Y.shape[0]}")
+        raise InputError(f"X has {X.shape[0]} samples but Y has {Y.shape[0]}")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
-        raise ValueError("X or Y contains NaN or inf")
+        raise InputError("X or Y contains NaN or inf")
     return X, Y
 
 
@@ -208,21 +209,21 @@ def synthetic_teacher(
         Seed of every random draw (numpy Generator).
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        raise InputError(f"n_samples must be a positive integer, got {n_samples!r}")
     if isinstance(in_dim, bool) or not isinstance(in_dim, (int, np.integer)) or in_dim < 1:
-        raise ValueError(f"in_dim must be a positive integer, got {in_dim!r}")
+        raise InputError(f"in_dim must be a positive integer, got {in_dim!r}")
     s = np.atleast_1d(np.asarray(singular_values, dtype=float))
     if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s < 0):
-        raise ValueError(f"singular_values must be a non-empty list of finite values >= 0, got {singular_values!r}")
+        raise InputError(f"singular_values must be a non-empty list of finite values >= 0, got {singular_values!r}")
     k = s.size
     if k > in_dim:
-        raise ValueError(f"need len(singular_values)={k} <= in_dim={in_dim}")
+        raise InputError(f"need len(singular_values)={k} <= in_dim={in_dim}")
     spec = np.ones(in_dim) if input_spectrum is None else np.asarray(input_spectrum, dtype=float)
     if spec.shape != (in_dim,) or not np.all(np.isfinite(spec)) or np.any(spec <= 0):
-        raise ValueError(f"input_spectrum must be {in_dim} positive finite values, got {input_spectrum!r}")
+        raise InputError(f"input_spectrum must be {in_dim} positive finite values, got {input_spectrum!r}")
     noise = check_nonnegative(noise, "noise")
     if exact and n_samples < in_dim + (k if noise > 0 else 0):
-        raise ValueError(f"exact=True needs n_samples >= in_dim (+ k with noise), got {n_samples}")
+        raise InputError(f"exact=True needs n_samples >= in_dim (+ k with noise), got {n_samples}")
     rng = np.random.default_rng(seed)
     Qa = _random_orthogonal(in_dim, rng) if rotate else np.eye(in_dim)
     A = (Qa * spec) @ Qa.T
@@ -266,10 +267,10 @@ def synthetic_autoencoder(n_samples: int = 200, spectrum=(4.0, 2.0, 1.0, 0.5), *
     """
     lam = np.asarray(spectrum, dtype=float)
     if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
-        raise ValueError(f"spectrum must be a non-empty list of finite values > 0, got {spectrum!r}")
+        raise InputError(f"spectrum must be a non-empty list of finite values > 0, got {spectrum!r}")
     d = lam.size
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < d:
-        raise ValueError(f"n_samples must be an integer >= len(spectrum) = {d}, got {n_samples!r}")
+        raise InputError(f"n_samples must be an integer >= len(spectrum) = {d}, got {n_samples!r}")
     rng = np.random.default_rng(seed)
     Q = _random_orthogonal(d, rng) if rotate else np.eye(d)
     X = rng.standard_normal((n_samples, d))
@@ -333,7 +334,7 @@ def load_digits_dataset(
     n_classes = int(labels.max()) + 1
     if n_samples is not None:
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or not 1 <= n_samples <= X.shape[0]:
-            raise ValueError(f"n_samples must be an integer in [1, {X.shape[0]}], got {n_samples!r}")
+            raise InputError(f"n_samples must be an integer in [1, {X.shape[0]}], got {n_samples!r}")
         idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], n_samples, replace=False))
         X, labels = X[idx], labels[idx]
     if n_components is None:
@@ -343,7 +344,7 @@ def load_digits_dataset(
             X = X @ _sqrtm_psd(X.T @ X / X.shape[0], inverse=True)
     else:
         if not 1 <= int(n_components) <= X.shape[1]:
-            raise ValueError(f"n_components must be in [1, {X.shape[1]}], got {n_components!r}")
+            raise InputError(f"n_components must be in [1, {X.shape[1]}], got {n_components!r}")
         X = _pca(X, int(n_components), whiten)
     Y = _classification_targets(labels, n_classes, center_targets)
     meta = dict(kind="digits", n_samples=int(X.shape[0]), n_components=n_components, whiten=whiten,
@@ -387,7 +388,7 @@ def classification_split(
     """
     for name, v in (("n_train", n_train), ("n_test", n_test)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            raise InputError(f"{name} must be a positive integer, got {v!r}")
     rng = np.random.default_rng(seed)
     if source == "digits":
         from sklearn.datasets import load_digits
@@ -395,7 +396,7 @@ def classification_split(
         d = load_digits()
         images, labels = d.data.astype(float) / 16.0, d.target.astype(np.int64)
         if n_train + n_test > images.shape[0]:
-            raise ValueError(f"n_train + n_test must be <= {images.shape[0]} for digits, got {n_train + n_test}")
+            raise InputError(f"n_train + n_test must be <= {images.shape[0]} for digits, got {n_train + n_test}")
         idx = rng.permutation(images.shape[0])
         tr, te = np.sort(idx[:n_train]), np.sort(idx[n_train:n_train + n_test])
         Xtr, ytr, Xte, yte = images[tr], labels[tr], images[te], labels[te]
@@ -404,15 +405,15 @@ def classification_split(
         Xa, ya = _mnist_arrays(root, "train")
         Xb, yb = _mnist_arrays(root, "test")
         if n_train > Xa.shape[0] or n_test > Xb.shape[0]:
-            raise ValueError(f"MNIST has {Xa.shape[0]} training and {Xb.shape[0]} test images; "
+            raise InputError(f"MNIST has {Xa.shape[0]} training and {Xb.shape[0]} test images; "
                              f"asked for {n_train} and {n_test}")
         tr = np.sort(rng.choice(Xa.shape[0], n_train, replace=False))
         te = np.sort(rng.choice(Xb.shape[0], n_test, replace=False))
         Xtr, ytr, Xte, yte = Xa[tr], ya[tr], Xb[te], yb[te]
     else:
-        raise ValueError(f"source must be 'digits' or 'mnist', got {source!r}")
+        raise InputError(f"source must be 'digits' or 'mnist', got {source!r}")
     if n_components is not None and not 1 <= int(n_components) <= Xtr.shape[1]:
-        raise ValueError(f"n_components must be in [1, {Xtr.shape[1]}], got {n_components!r}")
+        raise InputError(f"n_components must be in [1, {Xtr.shape[1]}], got {n_components!r}")
     transform = _fit_pca(Xtr, None if n_components is None else int(n_components), whiten)
     n_classes = 10
     Ytr = np.eye(n_classes)[ytr]
@@ -470,19 +471,19 @@ def read_idx(path) -> np.ndarray:
     with opener(path, "rb") as f:
         raw = f.read()
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+        raise InputError(f"{path} is not an IDX file (bad magic number)")
     dtype = _IDX_DTYPES.get(raw[2])
     if dtype is None:
-        raise ValueError(f"{path}: unknown IDX data type 0x{raw[2]:02x}")
+        raise InputError(f"{path}: unknown IDX data type 0x{raw[2]:02x}")
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
+        raise InputError(f"{path}: truncated IDX header")
     shape = struct.unpack(">" + "I" * ndim, raw[4:header])
     dt = np.dtype(dtype)
     count = int(np.prod(shape)) if ndim else 1
     if len(raw) - header != count * dt.itemsize:
-        raise ValueError(f"{path}: IDX payload has {len(raw) - header} bytes, expected {count * dt.itemsize}")
+        raise InputError(f"{path}: IDX payload has {len(raw) - header} bytes, expected {count * dt.itemsize}")
     return np.frombuffer(raw, dtype=dt, offset=header).reshape(shape).astype(dt.newbyteorder("="))
 
 
@@ -526,7 +527,7 @@ def resolve_mnist_path(path=None) -> Path:
 def _mnist_arrays(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Raw MNIST images (n, 784) as pixels / 255 and labels (n,) of one split."""
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise InputError(f"split must be 'train' or 'test', got {split!r}")
     if path.is_dir() and (path / "mnist.npz").exists():
         path = path / "mnist.npz"
     if path.is_file() and path.suffix == ".npz":
@@ -534,7 +535,7 @@ def _mnist_arrays(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
             try:
                 images, labels = f[f"x_{split}"], f[f"y_{split}"]
             except KeyError:
-                raise ValueError(f"{path} lacks the arrays x_{split}, y_{split}") from None
+                raise InputError(f"{path} lacks the arrays x_{split}, y_{split}") from None
     else:
         prefix = "train" if split == "train" else "t10k"
         ip = _find(path, f"{prefix}-images-idx3-ubyte")
@@ -544,7 +545,7 @@ def _mnist_arrays(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
                                                 f"{prefix}-labels-idx1-ubyte files"))
         images, labels = read_idx(ip), read_idx(lp)
     if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+        raise InputError(f"{images.shape[0]} images but {labels.shape[0]} labels")
     return images.reshape(images.shape[0], -1).astype(float) / 255.0, labels.astype(np.int64)
 
 
@@ -576,7 +577,7 @@ def load_mnist(
     X, labels = _mnist_arrays(path, split)
     if n_samples is not None:
         if not 1 <= int(n_samples) <= X.shape[0]:
-            raise ValueError(f"n_samples must be in [1, {X.shape[0]}], got {n_samples!r}")
+            raise InputError(f"n_samples must be in [1, {X.shape[0]}], got {n_samples!r}")
         idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], int(n_samples), replace=False))
         X, labels = X[idx], labels[idx]
     if n_components is None:
@@ -610,7 +611,7 @@ def download_mnist(cache_dir=None, *, files=("mnist.npz",), timeout: float = 60.
     root.mkdir(parents=True, exist_ok=True)
     for name in files:
         if name not in MNIST_SOURCES:
-            raise ValueError(f"unknown MNIST file {name!r}; choose from {sorted(MNIST_SOURCES)}")
+            raise InputError(f"unknown MNIST file {name!r}; choose from {sorted(MNIST_SOURCES)}")
         url, algo, digest = MNIST_SOURCES[name]
         target = root / name
         if target.exists() and _digest(target, algo) == digest:
@@ -622,7 +623,7 @@ def download_mnist(cache_dir=None, *, files=("mnist.npz",), timeout: float = 60.
                     out.write(block)
             got = _digest(Path(tmp), algo)
             if got != digest:
-                raise ValueError(f"checksum mismatch for {name}: {algo} {got} != {digest}")
+                raise InputError(f"checksum mismatch for {name}: {algo} {got} != {digest}")
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):

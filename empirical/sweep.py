@@ -44,6 +44,7 @@ from .data import Dataset
 from .executors import Executor, InProcessExecutor
 from .models import NetSpec, end_to_end_matrix, forward
 from .training import TrainConfig, train_batched
+from l2phase.theory.checks import InputError
 
 __all__ = [
     "InitSpec",
@@ -120,9 +121,9 @@ class InitSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in ("random", "spectral"):
-            raise ValueError(f"InitSpec.kind must be 'random' or 'spectral', got {self.kind!r}")
+            raise InputError(f"InitSpec.kind must be 'random' or 'spectral', got {self.kind!r}")
         if not (math.isfinite(self.scale) and self.scale >= 0):
-            raise ValueError(f"InitSpec.scale must be finite and >= 0, got {self.scale!r}")
+            raise InputError(f"InitSpec.scale must be finite and >= 0, got {self.scale!r}")
         if not self.name:
             object.__setattr__(self, "name", f"{self.kind}-{self.rank if self.kind == 'spectral' else self.scale:g}")
 
@@ -151,9 +152,9 @@ def initial_parameters(spec: NetSpec, init: InitSpec, beta: np.ndarray | None, s
     if init.kind == "random":
         return spec.init(1, scale=init.scale, generator=gen, dtype=dtype)[0]
     if spec.activation != "linear" or spec.bias:
-        raise ValueError("spectral initialisation needs a deep linear net without bias")
+        raise InputError("spectral initialisation needs a deep linear net without bias")
     if beta is None:
-        raise ValueError("spectral initialisation needs beta = E[x y^T]")
+        raise InputError("spectral initialisation needs beta = E[x y^T]")
     U, S, Vt = np.linalg.svd(np.asarray(beta, dtype=float), full_matrices=False)  # beta (d, k)
     n = spec.n_layers
     r = min(init.rank, S.size, spec.width if spec.depth > 0 else S.size)
@@ -195,9 +196,9 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         if self.curvature not in (None, "exact", "matrix_free", "auto"):
-            raise ValueError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {self.curvature!r}")
+            raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {self.curvature!r}")
         if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+            raise InputError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -490,13 +491,13 @@ def sweep_gamma(
     cfg = config or SweepConfig()
     g_all = np.unique(np.asarray(check_gamma(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas"), dtype=float))
     if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir")
+        raise InputError("resume=True needs out_dir")
     if spec.in_dim != data.in_dim or spec.out_dim != data.out_dim:
-        raise ValueError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
+        raise InputError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
     done, todo = pending_points(g_all, knob="gamma", out_dir=out_dir, tag=tag, resume=resume, previous=previous)
     inits = cfg.inits if cfg.inits is not None else default_inits(spec)
     if not inits:
-        raise ValueError("config.inits is empty")
+        raise InputError("config.inits is empty")
     curv = cfg.curvature
     if curv == "auto":
         curv = "exact" if spec.n_params <= cfg.exact_max_params else "matrix_free"

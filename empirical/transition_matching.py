@@ -31,6 +31,7 @@ from l2phase import theory
 from .data import Dataset
 from .models import NetSpec
 from .sweep import SweepConfig, SweepResult, sweep_gamma
+from l2phase.theory.checks import InputError
 
 __all__ = [
     "PredictedTransition",
@@ -107,9 +108,9 @@ def detect_curve_change_points(
     g = np.asarray(gamma, dtype=float)
     yy = np.asarray(y, dtype=float)
     if g.shape != yy.shape or g.ndim != 1:
-        raise ValueError(f"gamma and y must be 1-D of the same length, got {g.shape} and {yy.shape}")
+        raise InputError(f"gamma and y must be 1-D of the same length, got {g.shape} and {yy.shape}")
     if not (np.isfinite(resolution) and resolution > 0):
-        raise ValueError(f"resolution must be a positive number, got {resolution!r}")
+        raise InputError(f"resolution must be a positive number, got {resolution!r}")
     keep = np.isfinite(g) & np.isfinite(yy)
     g, yy = g[keep], yy[keep]
     order = np.argsort(g)
@@ -171,7 +172,7 @@ def match_transitions(
     kink.  Returns (matches in predicted order, detections matched to nothing).
     """
     if not (np.isfinite(rtol) and rtol >= 0):
-        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+        raise InputError(f"rtol must be >= 0, got {rtol!r}")
     unused = list(detected)
     matches = []
     for p in sorted(predicted, key=lambda t: t.gamma_c):

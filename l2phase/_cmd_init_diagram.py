@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import add_scheduler_argument, check_device, make_executor
+from l2phase.theory.checks import InputError
 
 DEFAULT_OUT = "l2phase-init-diagram"
 OUTPUT_FILES = ("report.md", "results.json", "points.csv", "runs.csv", "boundary.csv", "condensation.csv",
@@ -113,9 +114,9 @@ def _num(text, name):
     try:
         v = float(text)
     except (TypeError, ValueError):
-        raise ValueError(f"--{name} must be a number, got {text!r}") from None
+        raise InputError(f"--{name} must be a number, got {text!r}") from None
     if not math.isfinite(v):
-        raise ValueError(f"--{name} must be finite, got {text!r}")
+        raise InputError(f"--{name} must be finite, got {text!r}")
     return v
 
 
@@ -128,7 +129,7 @@ def run_regime(args) -> int:
     modes = [args.init is not None, any(e is not None for e in exps), any(v is not None for v in vals),
              any(c is not None for c in coords)]
     if sum(modes) != 1:
-        raise ValueError("give exactly one of --init, --alpha-exp/--beta1-exp/--beta2-exp, "
+        raise InputError("give exactly one of --init, --alpha-exp/--beta1-exp/--beta2-exp, "
                          "--alpha/--beta1/--beta2/--width, --gamma-energy/--gamma-dynamic")
     out = []
     if args.init is not None:
@@ -141,14 +142,14 @@ def run_regime(args) -> int:
             out.append(row)
     elif modes[1]:
         if any(e is None for e in exps):
-            raise ValueError("--alpha-exp, --beta1-exp and --beta2-exp are all needed")
+            raise InputError("--alpha-exp, --beta1-exp and --beta2-exp are all needed")
         s = ts.InitScaling(*(_num(e, n) for e, n in zip(exps, ("alpha-exp", "beta1-exp", "beta2-exp"))))
         row = dict(source="exponents", alpha_exp=s.alpha_exp, beta1_exp=s.beta1_exp, beta2_exp=s.beta2_exp)
         row.update(s.coordinates.as_dict())
         out.append(row)
     elif modes[2]:
         if any(v is None for v in vals):
-            raise ValueError("--alpha, --beta1, --beta2 and --width are all needed")
+            raise InputError("--alpha, --beta1, --beta2 and --width are all needed")
         al, b1, b2, m = (_num(v, n) for v, n in zip(vals, ("alpha", "beta1", "beta2", "width")))
         c = ts.init_coordinates_finite_m(al, b1, b2, m)
         row = dict(source="finite-width values", alpha=al, beta1=b1, beta2=b2, width=m,
@@ -157,7 +158,7 @@ def run_regime(args) -> int:
         out.append(row)
     else:
         if any(c is None for c in coords):
-            raise ValueError("--gamma-energy and --gamma-dynamic are both needed")
+            raise InputError("--gamma-energy and --gamma-dynamic are both needed")
         c = ts.InitCoordinates(_num(coords[0], "gamma-energy"), _num(coords[1], "gamma-dynamic"))
         row = dict(source="coordinates")
         row.update(c.as_dict())
@@ -182,18 +183,18 @@ def _parse_axis(text: str, name: str) -> tuple:
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
-            raise ValueError(f"--grid: {name} range must be a:b:n, got {text!r}")
+            raise InputError(f"--grid: {name} range must be a:b:n, got {text!r}")
         a, b = _num(parts[0], "grid"), _num(parts[1], "grid")
         try:
             n = int(parts[2])
         except ValueError:
-            raise ValueError(f"--grid: {name} range count must be an integer, got {parts[2]!r}") from None
+            raise InputError(f"--grid: {name} range count must be an integer, got {parts[2]!r}") from None
         if n < 1:
-            raise ValueError(f"--grid: {name} range count must be >= 1")
+            raise InputError(f"--grid: {name} range count must be >= 1")
         return tuple(round(float(v), 6) for v in np.linspace(a, b, n))
     vals = tuple(_num(v, "grid") for v in text.split(",") if v.strip())
     if not vals:
-        raise ValueError(f"--grid: empty {name} list")
+        raise InputError(f"--grid: empty {name} list")
     return vals
 
 
@@ -205,7 +206,7 @@ def parse_grid(text: str | None, device: str) -> tuple[tuple, tuple]:
     if key in _GRIDS:
         return _GRIDS[key]
     if "x" not in key:
-        raise ValueError(f"--grid must be 'cut', 'full' or 'G x GP', got {text!r}")
+        raise InputError(f"--grid must be 'cut', 'full' or 'G x GP', got {text!r}")
     g, gp = key.split("x", 1)
     return _parse_axis(g, "gamma_energy"), _parse_axis(gp, "gamma_dynamic")
 
@@ -216,9 +217,9 @@ def _parse_widths(text, device):
     try:
         ws = tuple(int(float(v)) for v in text.split(",") if v.strip())
     except ValueError:
-        raise ValueError(f"--widths must be comma-separated integers, got {text!r}") from None
+        raise InputError(f"--widths must be comma-separated integers, got {text!r}") from None
     if len(set(ws)) < 2 or min(ws) < 2:
-        raise ValueError(f"--widths needs at least two distinct widths >= 2, got {text!r}")
+        raise InputError(f"--widths needs at least two distinct widths >= 2, got {text!r}")
     return ws
 
 
@@ -232,9 +233,9 @@ def _parse_seeds(text):
                 raise ValueError
             seeds = tuple(range(n))
     except ValueError:
-        raise ValueError(f"--seeds must be a positive count or a comma list of integers, got {text!r}") from None
+        raise InputError(f"--seeds must be a positive count or a comma list of integers, got {text!r}") from None
     if not seeds:
-        raise ValueError("--seeds is empty")
+        raise InputError("--seeds is empty")
     return seeds
 
 
@@ -246,12 +247,12 @@ def run(args) -> int:
     widths = _parse_widths(args.widths, device)
     seeds = _parse_seeds(args.seeds)
     if args.tol is None or not (args.tol > 0 and math.isfinite(args.tol)):
-        raise ValueError(f"--tol must be > 0, got {args.tol}")
+        raise InputError(f"--tol must be > 0, got {args.tol}")
     if args.max_steps < 1:
-        raise ValueError(f"--max-steps must be >= 1, got {args.max_steps}")
+        raise InputError(f"--max-steps must be >= 1, got {args.max_steps}")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
+        raise InputError(f"--out {out} exists and is not a directory")
     cfg = InitDiagramConfig(
         gammas_energy=gammas, gammas_dynamic=gammas_p, widths=widths, seeds=seeds, data=args.data,
         n_samples=args.n_samples, asi=None if args.asi == "auto" else args.asi == "on", tol=args.tol,

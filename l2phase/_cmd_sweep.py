@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import add_scheduler_argument, check_device, make_executor, progress_bar
+from l2phase.theory.checks import InputError
 
 DEFAULT_OUT = "l2phase-sweep"
 OUTPUT_FILES = {
@@ -58,13 +59,13 @@ def register(sub) -> None:
 
 def _prepare_out(out: Path, fingerprint: str, resume: bool) -> None:
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
+        raise InputError(f"--out {out} exists and is not a directory")
     points = out / "points"
     stamp = points / "FINGERPRINT"
     if resume and points.exists():
         old = stamp.read_text(encoding="utf-8").strip() if stamp.exists() else ""
         if old != fingerprint:
-            raise ValueError(f"--resume: the points in {points} were made with another configuration or device "
+            raise InputError(f"--resume: the points in {points} were made with another configuration or device "
                              f"(fingerprint {old or 'missing'} != {fingerprint}); use another --out or drop --resume")
     elif points.exists():
         shutil.rmtree(points)  # a fresh run must not silently reuse old points
@@ -85,7 +86,7 @@ def run(args) -> int:
             print(f"{name:32s} {cfg.experiment:10s} {cfg.description}")
         return 0
     if not args.config:
-        raise ValueError("--config FILE is required (or --list for the shipped examples)")
+        raise InputError("--config FILE is required (or --list for the shipped examples)")
     cfg = load_config(args.config)
     device = check_device(args.device)
     out = Path(args.out) if args.out else Path(DEFAULT_OUT) / cfg.name

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ._options import add_scheduler_argument, check_device, make_executor, progress_bar
+from l2phase.theory.checks import InputError
 
 DEFAULT_OUT = "l2phase-report"
 
@@ -65,9 +66,9 @@ def _parse_depths(text):
     try:
         ds = tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise ValueError(f"--depths must be comma-separated integers, got {text!r}") from None
+        raise InputError(f"--depths must be comma-separated integers, got {text!r}") from None
     if not ds or any(d < 1 for d in ds):
-        raise ValueError(f"--depths must be integers >= 1, got {text!r}")
+        raise InputError(f"--depths must be integers >= 1, got {text!r}")
     return ds
 
 
@@ -78,7 +79,7 @@ def run(args) -> int:
     device = check_device(args.device)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
+        raise InputError(f"--out {out} exists and is not a directory")
     kw = dict(depths=depths, seed=args.seed, device=None if device == "cpu" else device)
     cfg = ValidationConfig.quick_config(**kw) if args.quick else ValidationConfig(**kw)
     out.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import contextmanager
+from l2phase.theory.checks import InputError
 
 
 def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
@@ -60,9 +61,9 @@ def check_device(name: str) -> str:
     try:
         dev = torch.device(name)
     except RuntimeError:
-        raise ValueError(f"--device: unknown torch device {name!r}") from None
+        raise InputError(f"--device: unknown torch device {name!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but CUDA is not available")
+        raise InputError("--device cuda requested but CUDA is not available")
     return name
 
 

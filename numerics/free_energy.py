@@ -35,6 +35,7 @@ import numpy as np
 from l2phase.theory.checks import check_data_stats, check_depth, check_gamma, check_nonnegative, check_positive
 
 from . import _fe_kernels as _k
+from l2phase.theory.checks import InputError
 
 __all__ = [
     "Branch",
@@ -179,7 +180,7 @@ class ReducedLossModel:
         """One output: A = E[x x^T] (SPD), beta = E[x y] (vector)."""
         A, beta, ey2 = check_data_stats(A, beta, ey2)
         if beta.shape[1] != 1:
-            raise ValueError("ReducedLossModel.from_data takes one output; use free_energy_general for several")
+            raise InputError("ReducedLossModel.from_data takes one output; use free_energy_general for several")
         alpha, Q = np.linalg.eigh(A)
         bt = Q.T @ beta[:, 0]
         return cls(depth, alpha, bt * bt, ey2)
@@ -302,7 +303,7 @@ class ReducedLossModel:
         g = check_gamma(gamma, "gamma", sorted_grid=True)
         g = np.atleast_1d(g)
         if g.size < 2:
-            raise ValueError("gamma needs at least two points to bracket a transition")
+            raise InputError("gamma needs at least two points to bracket a transition")
         fe = self.sweep(g)
         s1 = max(float(np.max(np.abs(fe.param_norm_sq))), 1e-300)
         s2 = max(float(np.max(np.abs(fe.d2loss[np.isfinite(fe.d2loss)]), initial=0.0)), 1e-300)
@@ -476,7 +477,7 @@ def locate_transitions(
     """
     if A is not None or beta is not None:
         if A is None or beta is None:
-            raise ValueError("give both A and beta (or neither, with a and c)")
+            raise InputError("give both A and beta (or neither, with a and c)")
         models, _ = _modes(depth, A, beta, ey2)
     else:
         models = [ReducedLossModel.scalar(depth, 1.0 if a is None else a, 1.0 if c is None else c, ey2)]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._cp_kernels import ricci_batched as _ricci_batched
+from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = ["ricci_scalar", "ricci_scalar_batched", "ricci_scalar_from_moments"]
 
@@ -34,13 +35,13 @@ def _as_finite(x, name: str, ndim: int) -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a numeric array") from None
+        raise InputTypeError(f"{name} must be a numeric array") from None
     if arr.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+        raise InputError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     if arr.size == 0:
-        raise ValueError(f"{name} is empty")
+        raise InputError(f"{name} is empty")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise InputError(f"{name} contains NaN or inf")
     return arr
 
 
@@ -62,7 +63,7 @@ def ricci_scalar(gradient, hessian) -> float:
     g = _as_finite(gradient, "gradient", 1)
     h = _as_finite(hessian, "hessian", 2)
     if h.shape != (g.size, g.size):
-        raise ValueError(f"hessian must have shape ({g.size}, {g.size}) to match gradient, got {h.shape}")
+        raise InputError(f"hessian must have shape ({g.size}, {g.size}) to match gradient, got {h.shape}")
     hg = h @ g
     return float(
         ricci_scalar_from_moments(np.trace(h), np.sum(h * h.T), g @ g, g @ hg, hg @ hg)
@@ -84,7 +85,7 @@ def ricci_scalar_batched(gradients, hessians) -> np.ndarray:
     g = _as_finite(gradients, "gradients", 2)
     h = _as_finite(hessians, "hessians", 3)
     if h.shape != (g.shape[0], g.shape[1], g.shape[1]):
-        raise ValueError(
+        raise InputError(
             f"hessians must have shape (N, P, P) = ({g.shape[0]}, {g.shape[1]}, {g.shape[1]}), got {h.shape}"
         )
     return _ricci_batched(np.ascontiguousarray(g), np.ascontiguousarray(h))
@@ -113,10 +114,10 @@ def ricci_scalar_from_moments(tr_h, tr_h2, grad_norm2, g_h_g, h_g_norm2):
     names = ("tr_h", "tr_h2", "grad_norm2", "g_h_g", "h_g_norm2")
     for name, v in zip(names, args):
         if np.any(np.isnan(v)):
-            raise ValueError(f"{name} contains NaN")
+            raise InputError(f"{name} contains NaN")
     tr, tr2, g2, ghg, hg2 = args
     if np.any(g2 < 0):
-        raise ValueError("grad_norm2 must be >= 0")
+        raise InputError("grad_norm2 must be >= 0")
     w = 1.0 + g2
     r = (tr * tr - tr2) / w - 2.0 / (w * w) * (tr * ghg - hg2)
     return float(r) if r.ndim == 0 else r

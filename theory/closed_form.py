@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .checks import check_depth, check_gamma, check_nonnegative, check_positive
+from .checks import InputError
 
 __all__ = ["CriticalPoint", "OptimalSolution", "critical_point", "optimal_solution"]
 
@@ -135,7 +136,7 @@ def critical_point(depth: int, a: float = 1.0, c: float = 1.0, ey2: float = 1.0)
     c = check_nonnegative(c, "c")
     ey2 = check_nonnegative(ey2, "Ey2")
     if ey2 < c * c / a * (1 - 1e-12):
-        raise ValueError(f"Ey2={ey2} must be >= c^2/a={c * c / a} (Cauchy-Schwarz)")
+        raise InputError(f"Ey2={ey2} must be >= c^2/a={c * c / a} (Cauchy-Schwarz)")
     n = depth + 1
     if depth == 0:
         return CriticalPoint(depth, a, c, ey2, False, None, None, None, None, None, None, None, None, None)
@@ -161,7 +162,7 @@ def critical_point(depth: int, a: float = 1.0, c: float = 1.0, ey2: float = 1.0)
         order, exponent, origin = 1, None, "local_min"
     for name, value in (("gamma_c", gamma_c), ("spinodal", spinodal), ("b_c_squared", b_c_sq)):
         if not math.isfinite(value):
-            raise ValueError(f"{name} is not finite for a={a!r}, c={c!r}: the statistics are out of floating-point range")
+            raise InputError(f"{name} is not finite for a={a!r}, c={c!r}: the statistics are out of floating-point range")
     return CriticalPoint(
         depth=depth,
         a=a,

@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from .checks import check_covariance, check_depth, check_nonnegative
+from .checks import InputTypeError
 
 __all__ = ["noise_factor", "noisy_covariance"]
 
@@ -27,7 +28,7 @@ def noise_factor(sigma2: float, width: int, depth: int) -> float:
     sigma2 = check_nonnegative(sigma2, "noise_sigma2")
     depth = check_depth(depth)
     if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
-        raise TypeError(f"width must be a positive integer when noise_sigma2 > 0, got {width!r}")
+        raise InputTypeError(f"width must be a positive integer when noise_sigma2 > 0, got {width!r}")
     return float((1.0 + sigma2 / int(width)) ** depth)
 
 

@@ -30,6 +30,7 @@ from ..data import Dataset
 from ..models import NetSpec, end_to_end_matrix
 from ..sweep import InitSpec, _decode, _encode, _load_points, _point_path, atomic_write_text, initial_parameters, point_seed
 from ..training import TrainConfig, train_batched
+from l2phase.theory.checks import InputError
 
 __all__ = ["HysteresisResult", "hysteresis_loop", "branch_drops"]
 
@@ -153,7 +154,7 @@ def hysteresis_loop(
         train_down = train
     g = np.asarray(check_gamma(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas", sorted_grid=True))
     if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir")
+        raise InputError("resume=True needs out_dir")
     out = Path(out_dir) if out_dir is not None else None
     X, Y = data.tensors(device=device)
     _, beta, _ = data.stats()

@@ -36,6 +36,7 @@ from l2phase.theory.init_scaling import boundary_distance, boundary_gamma_energy
 from ..executors import Executor, InProcessExecutor
 from ..sweep import atomic_write_text, run_work_unit
 from ..two_layer import TwoLayerData, train_normalised, two_layer_dataset
+from l2phase.theory.checks import InputError
 
 __all__ = [
     "InitDiagramConfig",
@@ -85,15 +86,15 @@ class InitDiagramConfig:
         self.seeds = tuple(int(s) for s in self.seeds)
         for name in ("gammas_energy", "gammas_dynamic", "widths", "seeds"):
             if not getattr(self, name):
-                raise ValueError(f"{name} is empty")
+                raise InputError(f"{name} is empty")
         if not all(math.isfinite(g) for g in self.gammas_energy + self.gammas_dynamic):
-            raise ValueError("gammas_energy and gammas_dynamic must be finite")
+            raise InputError("gammas_energy and gammas_dynamic must be finite")
         if len(self.widths) < 2 or self.widths[0] < 2:
-            raise ValueError(f"widths needs at least two distinct widths >= 2 for a slope, got {self.widths}")
+            raise InputError(f"widths needs at least two distinct widths >= 2 for a slope, got {self.widths}")
         if len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"seeds must be distinct, got {self.seeds}")
+            raise InputError(f"seeds must be distinct, got {self.seeds}")
         if int(self.refine) < 0:
-            raise ValueError(f"refine must be >= 0, got {self.refine}")
+            raise InputError(f"refine must be >= 0, got {self.refine}")
 
     @classmethod
     def full_grid(cls, **kw) -> "InitDiagramConfig":
@@ -151,7 +152,7 @@ def fit_rd_slope(widths: Sequence[float], rd) -> dict:
     m = np.asarray(widths, dtype=float)
     rd = np.atleast_2d(np.asarray(rd, dtype=float))
     if rd.shape[1] != m.size:
-        raise ValueError(f"rd must be (seeds, {m.size}), got {rd.shape}")
+        raise InputError(f"rd must be (seeds, {m.size}), got {rd.shape}")
     lm = np.log(m)
     slopes, ses = [], []
     for row in rd:

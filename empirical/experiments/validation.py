@@ -43,6 +43,7 @@ from .hysteresis import hysteresis_loop
 from ..models import NetSpec
 from ..sweep import SweepConfig, SweepResult, sweep_gamma
 from ..training import TrainConfig
+from l2phase.theory.checks import InputError
 
 __all__ = ["ValidationConfig", "run_validation", "theory_curves", "SIGNALS"]
 
@@ -99,11 +100,11 @@ class ValidationConfig:
         for dd in self.depths:
             theory.check_depth(dd, "depth", minimum=1)
         if len(self.depths) == 0:
-            raise ValueError("depths is empty")
+            raise InputError("depths is empty")
         if len(self.singular_values) < 1 or any((not math.isfinite(s)) or s <= 0 for s in self.singular_values):
-            raise ValueError(f"singular_values must be positive, got {self.singular_values}")
+            raise InputError(f"singular_values must be positive, got {self.singular_values}")
         if self.n_gamma < 12 or self.n_gamma_hysteresis < 4:
-            raise ValueError("n_gamma must be >= 12 and n_gamma_hysteresis >= 4")
+            raise InputError("n_gamma must be >= 12 and n_gamma_hysteresis >= 4")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
