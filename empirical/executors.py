@@ -108,6 +108,10 @@ class DaskExecutor:
         self.close()
 
 
+# one process each: more than this is a typo, not a machine
+MAX_LOCAL_WORKERS = 256
+
+
 def make_executor(scheduler: str | None, *, connect_timeout: float = 10.0, retries: int = 2) -> Executor:
     """Executor for a ``--scheduler`` value.
 
@@ -141,6 +145,9 @@ def make_executor(scheduler: str | None, *, connect_timeout: float = 10.0, retri
             n = 0
         if n < 1:
             raise InputError(f"--scheduler local:N needs a positive number of workers, got {scheduler!r}")
+        if n > MAX_LOCAL_WORKERS:
+            raise InputError(f"--scheduler local:N starts N worker processes on this machine; N must be <= "
+                             f"{MAX_LOCAL_WORKERS}, got {scheduler!r}")
         try:
             import bokeh  # noqa: F401  (the dashboard needs it)
 

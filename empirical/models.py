@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from l2phase.theory.checks import check_depth
+from l2phase.theory.checks import check_depth, check_int, check_memory
 from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
@@ -61,16 +61,10 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("linear", "relu", "tanh")
+#: Largest depth D of a NetSpec (the per-layer Python loops make deeper nets impractical).
+MAX_DEPTH = 1000
 #: Error terms E(theta) of the loss (see the module docstring).
 OBJECTIVES = ("mse", "cross_entropy")
-
-
-def _check_pos_int(x: Any, name: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-        raise InputTypeError(f"{name} must be a positive integer, got {x!r}")
-    if int(x) < 1:
-        raise InputError(f"{name} must be >= 1, got {x}")
-    return int(x)
 
 
 @dataclass(frozen=True)
@@ -103,16 +97,20 @@ class NetSpec:
     objective: str = "mse"
 
     def __post_init__(self) -> None:
-        _check_pos_int(self.in_dim, "in_dim")
-        _check_pos_int(self.out_dim, "out_dim")
+        check_int(self.in_dim, "in_dim", 1)
+        check_int(self.out_dim, "out_dim", 1)
         check_depth(self.depth, "depth")
-        _check_pos_int(self.width, "width")
+        check_int(self.depth, "depth", 0, MAX_DEPTH)
+        check_int(self.width, "width", 1)
         if self.activation not in ACTIVATIONS:
             raise InputError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if not isinstance(self.bias, bool):
             raise InputTypeError(f"bias must be a bool, got {self.bias!r}")
         if self.objective not in OBJECTIVES:
             raise InputError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        # one parameter vector must fit (training holds several per run)
+        check_memory(8.0 * self.n_params, f"a net with in_dim={self.in_dim}, depth={self.depth}, width={self.width} "
+                     f"(P = {self.n_params} parameters, one float64 vector)")
 
     # ----------------------------------------------------------------- layout
     @property
@@ -189,7 +187,7 @@ class NetSpec:
         ``scale`` far from it.  Draws come from ``generator`` or a CPU generator seeded
         with ``seed`` (so results do not depend on the device).
         """
-        _check_pos_int(n, "n")
+        check_int(n, "n", 1)
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale >= 0):
             raise InputError(f"scale must be a finite number >= 0, got {scale!r}")
         if generator is None:

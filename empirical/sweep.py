@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from l2phase.theory.checks import check_gamma
+from l2phase.theory.checks import InputTypeError, check_gamma, check_int, check_seed, check_type
 
 from .hessian_curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset
@@ -122,8 +122,10 @@ class InitSpec:
     def __post_init__(self) -> None:
         if self.kind not in ("random", "spectral"):
             raise InputError(f"InitSpec.kind must be 'random' or 'spectral', got {self.kind!r}")
-        if not (math.isfinite(self.scale) and self.scale >= 0):
+        if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float)) or \
+                not (math.isfinite(self.scale) and self.scale >= 0):
             raise InputError(f"InitSpec.scale must be finite and >= 0, got {self.scale!r}")
+        check_int(self.rank, "InitSpec.rank", 0)
         if not self.name:
             object.__setattr__(self, "name", f"{self.kind}-{self.rank if self.kind == 'spectral' else self.scale:g}")
 
@@ -197,8 +199,21 @@ class SweepConfig:
     def __post_init__(self) -> None:
         if self.curvature not in (None, "exact", "matrix_free", "auto"):
             raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {self.curvature!r}")
-        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
-            raise InputError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+        check_int(self.chunk_size, "chunk_size", 1, 10**6)
+        check_int(self.n_probes, "n_probes", 2, 10**6)
+        check_int(self.exact_max_params, "exact_max_params", 1, 10**6)
+        check_seed(self.seed)
+        if not isinstance(self.train, TrainConfig):
+            raise InputTypeError(f"train must be a TrainConfig, got {type(self.train).__name__}")
+        if self.inits is not None:
+            if isinstance(self.inits, (str, bytes)) or not hasattr(self.inits, "__iter__"):
+                raise InputTypeError(f"inits must be a list of InitSpec or None, got {self.inits!r}")
+            self.inits = list(self.inits)
+            if not self.inits:
+                raise InputError("inits is empty (give None for the defaults)")
+            for i, init in enumerate(self.inits):
+                if not isinstance(init, InitSpec):
+                    raise InputTypeError(f"inits[{i}] must be an InitSpec, got {init!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -488,7 +503,9 @@ def sweep_gamma(
     -------
     SweepResult with one record per gamma (see :data:`RECORD_FIELDS`) sorted by gamma.
     """
-    cfg = config or SweepConfig()
+    check_type(spec, NetSpec, "spec")
+    check_type(data, Dataset, "data")
+    cfg = SweepConfig() if config is None else check_type(config, SweepConfig, "config")
     g_all = np.unique(np.asarray(check_gamma(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas"), dtype=float))
     if resume and out_dir is None:
         raise InputError("resume=True needs out_dir")

@@ -31,7 +31,10 @@ import torch
 
 from .hessian_curvature import loss_grad_hessian
 from .models import NetSpec, error, loss, penalty
-from l2phase.theory.checks import InputError
+from l2phase.theory.checks import InputError, check_int
+
+# Bound on every step count: 10**8 steps of the smallest net already take days.
+MAX_STEPS = 10**8
 
 __all__ = ["TrainConfig", "TrainResult", "train_batched", "OPTIMIZERS"]
 
@@ -78,12 +81,10 @@ class TrainConfig:
             raise InputError(f"polish must be 'newton' or None, got {self.polish!r}")
         for name in ("lr", "gtol", "switch_tol"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"{name} must be a positive finite number, got {v!r}")
         for name in ("max_steps", "max_polish", "newton_max_params"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise InputError(f"{name} must be an integer >= 0, got {v!r}")
+            check_int(getattr(self, name), name, 0, MAX_STEPS)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -24,6 +24,7 @@ __all__ = [
     "check_int",
     "check_seed",
     "check_choice",
+    "check_type",
     "check_scalar_stats",
     "check_memory",
     "physical_memory_bytes",
@@ -97,6 +98,19 @@ def _range_text(minimum: int | None, maximum: int | None) -> str:
 def check_seed(seed: Any, name: str = "seed") -> int:
     """A random seed: an integer in [0, SEED_MAX] (numpy and torch generators take it)."""
     return check_int(seed, name, 0, SEED_MAX)
+
+
+def check_type(x: Any, types: type | tuple[type, ...], name: str) -> Any:
+    """Return ``x`` if it is an instance of ``types``, else raise ``InputTypeError`` naming ``name``."""
+    if not isinstance(x, types):
+        wanted = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise InputTypeError(f"{name} must be a {wanted}, got {type(x).__name__} {_short_repr(x)}")
+    return x
+
+
+def _short_repr(x: Any, limit: int = 60) -> str:
+    r = repr(x)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
 def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:

@@ -47,12 +47,11 @@ import numpy as np
 import torch
 
 from l2phase import theory
-from l2phase.theory.checks import check_positive
+from l2phase.theory.checks import check_int, check_nonnegative, check_positive, check_seed, check_type
 
 from ..transition_matching import PredictedTransition, detect_curve_change_points, match_transitions
 from ..data import Dataset
 from ..executors import Executor
-from ..models import _check_pos_int
 from ..sweep import (SweepResult, assemble_result, collect_points, fill_curvature, measure_curvature,
                     pending_points, point_seed, select_best_runs)
 from ..training import TrainConfig, train_batched
@@ -119,17 +118,15 @@ class VAESpec:
     noise_seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_pos_int(self.in_dim, "in_dim")
-        _check_pos_int(self.latent_dim, "latent_dim")
-        if isinstance(self.hidden, bool) or not isinstance(self.hidden, (int, np.integer)) or self.hidden < 0:
-            raise InputError(f"hidden must be an integer >= 0 (0 = linear VAE), got {self.hidden!r}")
+        check_int(self.in_dim, "in_dim", 1)
+        check_int(self.latent_dim, "latent_dim", 1)
+        check_int(self.hidden, "hidden (0 = linear VAE)", 0)
         if self.activation not in VAE_ACTIVATIONS:
             raise InputError(f"activation must be one of {VAE_ACTIVATIONS}, got {self.activation!r}")
         object.__setattr__(self, "eta_dec", check_positive(self.eta_dec, "eta_dec"))
-        object.__setattr__(self, "out_dim", self.in_dim if self.out_dim is None else _check_pos_int(self.out_dim, "out_dim"))
-        _check_pos_int(self.n_noise, "n_noise")
-        if isinstance(self.noise_seed, bool) or not isinstance(self.noise_seed, (int, np.integer)):
-            raise InputTypeError(f"noise_seed must be an integer, got {self.noise_seed!r}")
+        object.__setattr__(self, "out_dim", self.in_dim if self.out_dim is None else check_int(self.out_dim, "out_dim", 1))
+        check_int(self.n_noise, "n_noise", 1)
+        check_seed(self.noise_seed, "noise_seed")
 
     @property
     def linear(self) -> bool:
@@ -162,7 +159,7 @@ class VAESpec:
     def init(self, n: int, scale: float = 1.0, seed: int | None = 0, *, generator: torch.Generator | None = None,
              dtype=torch.float64, device=None) -> torch.Tensor:
         """``n`` random parameter vectors (n, P): matrices N(0, scale^2 / fan_in), biases and s zero."""
-        _check_pos_int(n, "n")
+        check_int(n, "n", 1)
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale >= 0):
             raise InputError(f"scale must be a finite number >= 0, got {scale!r}")
         if generator is None:
@@ -263,10 +260,13 @@ class VAESweepConfig:
             raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {self.curvature!r}")
         if not self.init_scales or any(not (math.isfinite(s) and s >= 0) for s in self.init_scales):
             raise InputError(f"init_scales must be a non-empty list of finite values >= 0, got {self.init_scales!r}")
-        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
-            raise InputError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
-        if not (math.isfinite(self.active_threshold) and self.active_threshold > 0):
-            raise InputError(f"active_threshold must be > 0, got {self.active_threshold!r}")
+        check_int(self.chunk_size, "chunk_size", 1, 10**6)
+        check_int(self.n_probes, "n_probes", 2, 10**6)
+        check_int(self.exact_max_params, "exact_max_params", 1, 10**6)
+        check_seed(self.seed)
+        check_positive(self.active_threshold, "active_threshold")
+        if not isinstance(self.train, TrainConfig):
+            raise InputTypeError(f"train must be a TrainConfig, got {type(self.train).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -415,6 +415,12 @@ def collapse_analysis(
     ``curvature`` (per signal: change points), ``confirmed`` (linear VAE: every mode
     matched; MLP VAE: None) and ``n_active`` (beta, active dimensions) pairs.
     """
+    check_type(result, SweepResult, "result")
+    if data is not None:
+        check_type(data, Dataset, "data")
+    rtol = check_nonnegative(rtol, "rtol")
+    resolution = check_positive(resolution, "resolution")
+    active_threshold = check_positive(active_threshold, "active_threshold")
     spec = result.spec
     beta = result.values
     ok = result.ok()
