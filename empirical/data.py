@@ -28,6 +28,8 @@ import os
 import struct
 import tempfile
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from l2phase.theory.checks import check_nonnegative
+from l2phase.theory.checks import InputFileNotFoundError, check_int, check_memory, check_nonnegative, check_seed
 from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
@@ -208,10 +210,11 @@ def synthetic_teacher(
     seed : int
         Seed of every random draw (numpy Generator).
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise InputError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if isinstance(in_dim, bool) or not isinstance(in_dim, (int, np.integer)) or in_dim < 1:
-        raise InputError(f"in_dim must be a positive integer, got {in_dim!r}")
+    n_samples = check_int(n_samples, "n_samples", 1)
+    in_dim = check_int(in_dim, "in_dim", 1)
+    seed = check_seed(seed)
+    check_memory(8.0 * n_samples * (2 * in_dim + len(np.atleast_1d(singular_values))),
+                 f"synthetic_teacher(n_samples={n_samples}, in_dim={in_dim})")
     s = np.atleast_1d(np.asarray(singular_values, dtype=float))
     if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s < 0):
         raise InputError(f"singular_values must be a non-empty list of finite values >= 0, got {singular_values!r}")
@@ -269,8 +272,9 @@ def synthetic_autoencoder(n_samples: int = 200, spectrum=(4.0, 2.0, 1.0, 0.5), *
     if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
         raise InputError(f"spectrum must be a non-empty list of finite values > 0, got {spectrum!r}")
     d = lam.size
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < d:
-        raise InputError(f"n_samples must be an integer >= len(spectrum) = {d}, got {n_samples!r}")
+    n_samples = check_int(n_samples, "n_samples", d)
+    seed = check_seed(seed)
+    check_memory(16.0 * n_samples * d, f"synthetic_autoencoder(n_samples={n_samples}, {d} dimensions)")
     rng = np.random.default_rng(seed)
     Q = _random_orthogonal(d, rng) if rotate else np.eye(d)
     X = rng.standard_normal((n_samples, d))
@@ -323,18 +327,22 @@ def load_digits_dataset(
     """
     from sklearn.datasets import load_digits
 
+    seed = check_seed(seed)
     d = load_digits()
     X = d.data.astype(float) / 16.0
     labels = d.target.astype(np.int64)
     if classes is not None:
-        classes = [int(c) for c in classes]
+        if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+            raise InputTypeError(f"classes must be a list of digits 0..9, got {classes!r}")
+        classes = [check_int(c, "classes[i]", 0, 9) for c in classes]
+        if not classes or len(set(classes)) != len(classes):
+            raise InputError(f"classes must be a non-empty list of distinct digits 0..9, got {classes!r}")
         keep = np.isin(labels, classes)
         X, labels = X[keep], labels[keep]
         labels = np.searchsorted(np.asarray(sorted(classes)), labels)
     n_classes = int(labels.max()) + 1
     if n_samples is not None:
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or not 1 <= n_samples <= X.shape[0]:
-            raise InputError(f"n_samples must be an integer in [1, {X.shape[0]}], got {n_samples!r}")
+        n_samples = check_int(n_samples, "n_samples", 1, X.shape[0])
         idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], n_samples, replace=False))
         X, labels = X[idx], labels[idx]
     if n_components is None:
@@ -386,9 +394,8 @@ def classification_split(
     -------
     (train, test) :class:`Dataset` pair with ``labels``; ``meta`` records the settings.
     """
-    for name, v in (("n_train", n_train), ("n_test", n_test)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise InputError(f"{name} must be a positive integer, got {v!r}")
+    n_train, n_test = check_int(n_train, "n_train", 1), check_int(n_test, "n_test", 1)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     if source == "digits":
         from sklearn.datasets import load_digits
@@ -468,8 +475,13 @@ def read_idx(path) -> np.ndarray:
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise InputFileNotFoundError(f"no such file: {path}") from None
+    except (OSError, EOFError, zlib.error) as exc:  # truncated or damaged gzip, unreadable file
+        raise InputError(f"{path} cannot be read: damaged or truncated file ({type(exc).__name__}: {exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise InputError(f"{path} is not an IDX file (bad magic number)")
     dtype = _IDX_DTYPES.get(raw[2])
@@ -516,11 +528,11 @@ def resolve_mnist_path(path=None) -> Path:
     if path is None or str(path) == "":
         env = os.environ.get(MNIST_ENV, "")
         if not env:
-            raise FileNotFoundError(_mnist_help(f"no MNIST path given and {MNIST_ENV} is not set"))
+            raise InputFileNotFoundError(_mnist_help(f"no MNIST path given and {MNIST_ENV} is not set"))
         path = env
     p = Path(path).expanduser()
     if not p.exists():
-        raise FileNotFoundError(_mnist_help(f"no MNIST data at {p}"))
+        raise InputFileNotFoundError(_mnist_help(f"no MNIST data at {p}"))
     return p
 
 
@@ -531,21 +543,25 @@ def _mnist_arrays(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if path.is_dir() and (path / "mnist.npz").exists():
         path = path / "mnist.npz"
     if path.is_file() and path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as f:
-            try:
+        try:
+            with np.load(path, allow_pickle=False) as f:
                 images, labels = f[f"x_{split}"], f[f"y_{split}"]
-            except KeyError:
-                raise InputError(f"{path} lacks the arrays x_{split}, y_{split}") from None
+        except KeyError:
+            raise InputError(f"{path} lacks the arrays x_{split}, y_{split}") from None
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+            # numpy's message for object arrays suggests allow_pickle: never do that with a data file
+            raise InputError(f"{path} is not a readable MNIST .npz (damaged, truncated or holding object arrays: "
+                             f"{type(exc).__name__})") from None
     else:
         prefix = "train" if split == "train" else "t10k"
         ip = _find(path, f"{prefix}-images-idx3-ubyte")
         lp = _find(path, f"{prefix}-labels-idx1-ubyte")
         if ip is None or lp is None:
-            raise FileNotFoundError(_mnist_help(f"{path} holds no {prefix}-images-idx3-ubyte / "
+            raise InputFileNotFoundError(_mnist_help(f"{path} holds no {prefix}-images-idx3-ubyte / "
                                                 f"{prefix}-labels-idx1-ubyte files"))
         images, labels = read_idx(ip), read_idx(lp)
     if images.shape[0] != labels.shape[0]:
-        raise InputError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+        raise InputError(f"{path}: {images.shape[0]} images but {labels.shape[0]} labels")
     return images.reshape(images.shape[0], -1).astype(float) / 255.0, labels.astype(np.int64)
 
 
@@ -573,6 +589,7 @@ def load_mnist(
     n_samples, n_components, whiten, center_targets, seed
         As in :func:`load_digits_dataset` (inputs are pixels / 255, centred).
     """
+    seed = check_seed(seed)
     path = resolve_mnist_path(path)
     X, labels = _mnist_arrays(path, split)
     if n_samples is not None:

@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "InputError",
     "InputTypeError",
+    "InputFileNotFoundError",
     "InvalidCovarianceError",
     "NotConvergedError",
     "check_depth",
@@ -49,6 +50,10 @@ class InputError(ValueError):
 
 class InputTypeError(InputError, TypeError):
     """An input of the wrong type (also a ``TypeError``)."""
+
+
+class InputFileNotFoundError(InputError, FileNotFoundError):
+    """A file or directory named by the user does not exist (also a ``FileNotFoundError``)."""
 
 
 class InvalidCovarianceError(InputError):
