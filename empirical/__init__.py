@@ -87,6 +87,7 @@ from .sweep import (
     sweep_gamma,
     write_csv,
 )
+from .torch_state import tf32_disabled, torch_threads
 from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
 from .experiments.vae import VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, sweep_beta, theory_collapse_thresholds
 from .experiments.validation import SIGNALS, ValidationConfig, run_validation, theory_curves
@@ -110,7 +111,7 @@ __all__ = [
     "hysteresis_loop", "initial_parameters", "load_digits_dataset", "load_mnist", "loss",
     "loss_grad_hessian", "match_transitions", "penalty", "point_seed", "predicted_transitions",
     "read_idx", "refine_sweep", "run_validation", "sweep_gamma", "synthetic_teacher", "theory_curves",
-    "train_batched", "write_csv",
+    "train_batched", "write_csv", "tf32_disabled", "torch_threads",
     # two-layer ReLU initialisation phase diagram (seed 002)
     "InitDiagramConfig",
     "InitDiagramResult",

@@ -43,6 +43,7 @@ from .hessian_curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset
 from .executors import Executor, InProcessExecutor
 from .models import NetSpec, end_to_end_matrix, forward
+from .torch_state import torch_threads
 from .training import TrainConfig, train_batched
 from l2phase.theory.checks import InputError
 
@@ -323,14 +324,8 @@ def run_work_unit(task) -> list[dict]:
     floating-point reductions, and with it which of the (symmetry-equivalent) minimisers
     a run ends on; a Dask worker starts with one thread.
     """
-    threads_before = torch.get_num_threads()
-    if task.n_threads != threads_before:
-        torch.set_num_threads(task.n_threads)
-    try:
+    with torch_threads(task.n_threads):
         return task.run()
-    finally:
-        if torch.get_num_threads() != threads_before:
-            torch.set_num_threads(threads_before)
 
 
 def select_best_runs(res, n_values: int, n_init: int):

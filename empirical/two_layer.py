@@ -45,7 +45,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from l2phase.theory.checks import NotConvergedError, check_positive
+from l2phase.theory.checks import NotConvergedError, check_int, check_positive, check_seed
+
+from .torch_state import tf32_disabled
 from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
@@ -103,6 +105,10 @@ class TwoLayerData:
         return np.hstack([self.X, np.ones((self.n_samples, 1))])
 
 
+#: Largest n_samples of :func:`two_layer_dataset`: full-batch training forms n x n matrices.
+MAX_SAMPLES = 10**5
+
+
 def two_layer_dataset(name: str = "quadratic4", *, n_samples: int | None = None, seed: int = 0,
                       path: str | Path | None = None) -> TwoLayerData:
     """Small data sets for the phase-diagram experiments.
@@ -120,8 +126,9 @@ def two_layer_dataset(name: str = "quadratic4", *, n_samples: int | None = None,
     """
     if not isinstance(name, str):
         raise InputTypeError(f"name must be a string, got {name!r}")
-    if n_samples is not None and (isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < 1):
-        raise InputError(f"n_samples must be a positive integer, got {n_samples!r}")
+    if n_samples is not None:
+        n_samples = check_int(n_samples, "n_samples", 1, MAX_SAMPLES)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     if name == "quadratic4":
         x = np.linspace(-0.5, 0.5, 4)
@@ -177,9 +184,7 @@ def initial_draws(width: int, in_dim: int, seed: int) -> tuple[np.ndarray, np.nd
 
 
 def _check_int(v, name, minimum=1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
+    return check_int(v, name, minimum)
 
 
 # ------------------------------------------------------------------------- result row
@@ -302,14 +307,14 @@ def _device_dtype(device, dtype):
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise InputError("device cuda requested but CUDA is not available")
-        # RD ~ 1e-3 at the linear end needs true fp32/fp64 matmuls (TF32 has ~1e-3 relative error)
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+    elif dev.type != "cpu":
+        raise InputError(f"device must be cpu or cuda[:k], got {device!r}")
     if dtype is None:
         dtype = torch.float64 if dev.type == "cpu" else torch.float32
     return dev, dtype
 
 
+@tf32_disabled()  # RD ~ 1e-3 at the linear end needs true fp32/fp64 matmuls (TF32: ~1e-3 relative error)
 def train_normalised(
     data: TwoLayerData,
     kappa: Sequence[float],

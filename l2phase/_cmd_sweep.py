@@ -25,7 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._options import add_scheduler_argument, check_device, make_executor, progress_bar
+from l2phase.theory.checks import check_memory
+
+from ._options import (add_scheduler_argument, check_device, device_memory_bytes, make_executor, prepare_out_dir,
+                       progress_bar)
 from l2phase.theory.checks import InputError
 
 DEFAULT_OUT = "l2phase-sweep"
@@ -89,7 +92,10 @@ def run(args) -> int:
         raise InputError("--config FILE is required (or --list for the shipped examples)")
     cfg = load_config(args.config)
     device = check_device(args.device)
-    out = Path(args.out) if args.out else Path(DEFAULT_OUT) / cfg.name
+    if device.startswith("cuda"):
+        n_bytes, detail = cfg.memory_estimate()
+        check_memory(n_bytes, f"{args.config}: {detail}", limit=device_memory_bytes(device), where=f"--device {device}")
+    out = prepare_out_dir(Path(args.out) if args.out else Path(DEFAULT_OUT) / cfg.name)
     _prepare_out(out, cfg.fingerprint(device), args.resume)
     with make_executor(args.scheduler, "sweep") as executor, \
             progress_bar(not args.no_progress, f"l2phase sweep {cfg.name}", total=cfg["sweep"]["points"]) as bar:

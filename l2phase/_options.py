@@ -10,7 +10,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from l2phase.theory.checks import SEED_MAX, InputError, check_seed, physical_memory_bytes
+from l2phase.theory.checks import SEED_MAX, InputError, physical_memory_bytes
 
 
 def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
@@ -106,12 +106,15 @@ def prepare_out_dir(out, flag: str = "--out") -> Path:
     return out
 
 
-def parse_seed(value, flag: str = "--seed") -> int:
-    """A seed flag: an integer in [0, 2**32 - 1] (checked before any compute)."""
+def parse_seed(text, flag: str = "--seed") -> int:
+    """A seed flag: an integer in [0, 2**32 - 1], checked before any compute."""
     try:
-        return check_seed(value, flag)
-    except InputError:
-        raise InputError(f"{flag} must be an integer in [0, {SEED_MAX}], got {value!r}") from None
+        value = int(str(text).strip())
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= SEED_MAX:
+        raise InputError(f"{flag} must be an integer in [0, {SEED_MAX}], got {text!r}")
+    return value
 
 
 @contextmanager
