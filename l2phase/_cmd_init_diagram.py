@@ -33,7 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._options import add_scheduler_argument, check_device, make_executor
+from l2phase.theory.checks import SEED_MAX, check_memory
+
+from ._options import add_scheduler_argument, check_device, device_memory_bytes, make_executor, prepare_out_dir
 from l2phase.theory.checks import InputError
 
 DEFAULT_OUT = "l2phase-init-diagram"
@@ -45,6 +47,11 @@ _GRIDS = {
     "cut": ((0.5, 0.75, 1.0, 1.25, 1.5, 1.75), (0.0,)),
     "full": ((0.5, 0.75, 1.0, 1.25, 1.5, 1.75), (-0.4, -0.2, 0.0, 0.2, 0.4)),
 }
+_MAX_GRID_POINTS = 1000
+_MAX_SEEDS = 1000
+_MAX_WIDTH = 10**8  # = InitDiagramConfig's bound (kept here: parsing the flags imports no torch)
+MAX_STEPS = 10**9
+MAX_SAMPLES = 10**5
 _CPU_WIDTHS = (1000, 2000, 5000, 10000, 20000)
 _GPU_WIDTHS = (1000, 10000, 100000, 1000000)
 
@@ -189,13 +196,13 @@ def _parse_axis(text: str, name: str) -> tuple:
             n = int(parts[2])
         except ValueError:
             raise InputError(f"--grid: {name} range count must be an integer, got {parts[2]!r}") from None
-        if n < 1:
-            raise InputError(f"--grid: {name} range count must be >= 1")
+        if not 1 <= n <= _MAX_GRID_POINTS:
+            raise InputError(f"--grid: {name} range count must be in [1, {_MAX_GRID_POINTS}], got {n}")
         return tuple(round(float(v), 6) for v in np.linspace(a, b, n))
-    vals = tuple(_num(v, "grid") for v in text.split(",") if v.strip())
-    if not vals:
-        raise InputError(f"--grid: empty {name} list")
-    return vals
+    items = text.split(",")
+    if not text or any(not v.strip() for v in items):
+        raise InputError(f"--grid: empty entry in the {name} list {text!r}")
+    return tuple(_num(v, "grid") for v in items)
 
 
 def parse_grid(text: str | None, device: str) -> tuple[tuple, tuple]:
@@ -207,6 +214,8 @@ def parse_grid(text: str | None, device: str) -> tuple[tuple, tuple]:
         return _GRIDS[key]
     if "x" not in key:
         raise InputError(f"--grid must be 'cut', 'full' or 'G x GP', got {text!r}")
+    if key.count("x") != 1:
+        raise InputError(f"--grid must be 'cut', 'full' or 'G x GP' with one 'x', got {text!r}")
     g, gp = key.split("x", 1)
     return _parse_axis(g, "gamma_energy"), _parse_axis(gp, "gamma_dynamic")
 
@@ -214,28 +223,33 @@ def parse_grid(text: str | None, device: str) -> tuple[tuple, tuple]:
 def _parse_widths(text, device):
     if text is None:
         return _GPU_WIDTHS if device.startswith("cuda") else _CPU_WIDTHS
-    try:
-        ws = tuple(int(float(v)) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise InputError(f"--widths must be comma-separated integers, got {text!r}") from None
-    if len(set(ws)) < 2 or min(ws) < 2:
-        raise InputError(f"--widths needs at least two distinct widths >= 2, got {text!r}")
-    return ws
+    ws = []
+    for v in text.split(","):
+        try:
+            w = float(v)  # '1e4' is accepted
+        except ValueError:
+            w = math.nan
+        if not (math.isfinite(w) and w == int(w) and 2 <= w <= _MAX_WIDTH):
+            raise InputError(f"--widths must be comma-separated integers in [2, {_MAX_WIDTH:.0e}], got {text!r}")
+        ws.append(int(w))
+    if len(set(ws)) < 2:
+        raise InputError(f"--widths needs at least two distinct widths, got {text!r}")
+    return tuple(ws)
 
 
 def _parse_seeds(text):
     try:
         if "," in text:
-            seeds = tuple(int(v) for v in text.split(",") if v.strip())
+            seeds = tuple(int(v) for v in text.split(","))
         else:
             n = int(text)
-            if n < 1:
+            if not 1 <= n <= _MAX_SEEDS:
                 raise ValueError
             seeds = tuple(range(n))
     except ValueError:
-        raise InputError(f"--seeds must be a positive count or a comma list of integers, got {text!r}") from None
-    if not seeds:
-        raise InputError("--seeds is empty")
+        raise InputError(f"--seeds must be a count in [1, {_MAX_SEEDS}] or a comma list of seeds, got {text!r}") from None
+    if len(seeds) > _MAX_SEEDS or any(not 0 <= s <= SEED_MAX for s in seeds) or len(set(seeds)) != len(seeds):
+        raise InputError(f"--seeds must list at most {_MAX_SEEDS} distinct seeds in [0, {SEED_MAX}], got {text!r}")
     return seeds
 
 
@@ -248,18 +262,27 @@ def run(args) -> int:
     seeds = _parse_seeds(args.seeds)
     if args.tol is None or not (args.tol > 0 and math.isfinite(args.tol)):
         raise InputError(f"--tol must be > 0, got {args.tol}")
-    if args.max_steps < 1:
-        raise InputError(f"--max-steps must be >= 1, got {args.max_steps}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a directory")
-    cfg = InitDiagramConfig(
+    if not 1 <= args.max_steps <= MAX_STEPS:
+        raise InputError(f"--max-steps must be in [1, {MAX_STEPS}], got {args.max_steps}")
+    if not 0 <= args.refine <= 20:
+        raise InputError(f"--refine must be in [0, 20], got {args.refine}")
+    if args.n_samples is not None and not 1 <= args.n_samples <= MAX_SAMPLES:
+        raise InputError(f"--n-samples must be in [1, {MAX_SAMPLES}], got {args.n_samples}")
+    try:
+        cfg = InitDiagramConfig(
         gammas_energy=gammas, gammas_dynamic=gammas_p, widths=widths, seeds=seeds, data=args.data,
         n_samples=args.n_samples, asi=None if args.asi == "auto" else args.asi == "on", tol=args.tol,
         max_steps=args.max_steps, refine=args.refine, device=device, dtype=args.dtype,
-    )
-    cfg.load_data()  # fail early on a bad --data
-    out.mkdir(parents=True, exist_ok=True)
+        )
+    except InputError as exc:  # name the flag: the grid's range depends on the widths
+        if "gammas_" in str(exc):
+            raise InputError(f"--grid/--widths: {exc}") from None
+        raise
+    data = cfg.load_data()  # fail early on a bad --data
+    check_memory(cfg.memory_estimate(data.n_samples, data.in_dim),
+                 f"--widths up to {max(widths)} on --data {args.data} (n = {data.n_samples})",
+                 limit=device_memory_bytes(device), where=f"--device {device}")
+    out = prepare_out_dir(args.out)
     if not args.resume:
         import shutil
 

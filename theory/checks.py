@@ -31,6 +31,7 @@ __all__ = [
     "physical_memory_bytes",
     "format_bytes",
     "SEED_MAX",
+    "check_real",
     "check_positive",
     "check_nonnegative",
     "check_gamma",
@@ -206,6 +207,11 @@ def _as_real_scalar(x: Any, name: str) -> float:
     if not np.isfinite(x):
         raise InputError(f"{name} must be finite, got {x}")
     return x
+
+
+def check_real(x: Any, name: str) -> float:
+    """Return ``x`` as float after checking it is a finite real scalar."""
+    return _as_real_scalar(x, name)
 
 
 def check_positive(x: Any, name: str) -> float:
