@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from l2phase.theory.checks import check_depth, check_nonnegative, check_positive
+from l2phase.theory.checks import check_depth, check_nonnegative, check_scalar_stats
 
 from .landscape_ricci import ricci_scalar_batched
 from l2phase.theory.checks import InputError
@@ -90,9 +90,7 @@ def curvature_map(
     """
     depth = check_depth(depth, minimum=1)
     gamma = check_nonnegative(gamma, "gamma")
-    a = check_positive(a, "a")
-    c = check_nonnegative(c, "c")
-    check_nonnegative(ey2, "ey2")
+    a, c, _ = check_scalar_stats(a, c, ey2)
     if landscape not in ("loss", "error"):
         raise InputError(f"landscape must be 'loss' or 'error', got {landscape!r}")
     P = depth + 1

@@ -41,7 +41,7 @@ from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
-from l2phase.theory.checks import check_depth, check_nonnegative, check_positive
+from l2phase.theory.checks import check_depth, check_nonnegative, check_positive, check_scalar_stats
 
 from . import _ft_kernels as _k
 from .free_energy import free_energy
@@ -89,11 +89,7 @@ class ThermalCurve:
 def _check(gamma, temperature, depth, a, c, ey2):
     depth = check_depth(depth)
     T = check_positive(temperature, "temperature")
-    a = check_positive(a, "a")
-    c = check_nonnegative(c, "c")
-    ey2 = check_nonnegative(ey2, "ey2")
-    if ey2 < c * c / a * (1 - 1e-12):
-        raise InputError(f"ey2={ey2} must be >= c^2/a={c * c / a} (Cauchy-Schwarz)")
+    a, c, ey2 = check_scalar_stats(a, c, ey2)
     try:
         g = np.atleast_1d(np.asarray(gamma, dtype=float))
     except (TypeError, ValueError):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from l2phase.theory.checks import check_data_stats, check_depth, check_gamma, check_nonnegative, check_positive
+from l2phase.theory.checks import check_data_stats, check_depth, check_gamma, check_scalar_stats
 
 from . import _fe_kernels as _k
 from l2phase.theory.checks import InputError
@@ -170,9 +170,7 @@ class ReducedLossModel:
     @classmethod
     def scalar(cls, depth: int, a: float = 1.0, c: float = 1.0, ey2: float = 1.0) -> "ReducedLossModel":
         """L(b) = a b^(2n) - 2 c b^n + E[y^2] + n gamma b^2 (A = a, beta = c)."""
-        a = check_positive(a, "a")
-        c = check_nonnegative(c, "c")
-        ey2 = check_nonnegative(ey2, "ey2")
+        a, c, ey2 = check_scalar_stats(a, c, ey2)
         return cls(depth, np.array([a]), np.array([c * c]), ey2)
 
     @classmethod
@@ -389,9 +387,7 @@ def free_energy_lean(gamma, depth: int, a: float = 1.0, c: float = 1.0, ey2: flo
     (loss, param_norm_sq, d2loss) arrays (the rows of one (3, m) array).
     """
     depth = check_depth(depth)
-    a = check_positive(a, "a")
-    c = check_nonnegative(c, "c")
-    ey2 = check_nonnegative(ey2, "ey2")
+    a, c, ey2 = check_scalar_stats(a, c, ey2)
     if (
         isinstance(gamma, np.ndarray)
         and gamma.dtype == np.float64

@@ -45,6 +45,22 @@ def _as_finite(x, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
+#: Largest accepted |H - H^T| relative to max |H| (float64 Hessians from autodiff are
+#: symmetric to ~1e-15 relative; finite differences to ~1e-8).
+SYMMETRY_RTOL = 1e-8
+
+
+def _check_symmetric(h: np.ndarray, name: str) -> None:
+    """Raise InputError when the last two axes of ``h`` are not symmetric to SYMMETRY_RTOL."""
+    ht = np.swapaxes(h, -1, -2)
+    scale = np.abs(h).max(axis=(-1, -2), keepdims=True)
+    bad = np.abs(h - ht).max(axis=(-1, -2), keepdims=True) > SYMMETRY_RTOL * np.maximum(scale, 1e-300)
+    if np.any(bad):
+        where = "" if h.ndim == 2 else f" (point {int(np.flatnonzero(bad.reshape(-1))[0])})"
+        raise InputError(f"{name} is not symmetric{where}: |H - H^T| exceeds {SYMMETRY_RTOL:g} x max |H|; "
+                         "a Hessian is symmetric (pass (H + H^T)/2 if the asymmetry is rounding)")
+
+
 def ricci_scalar(gradient, hessian) -> float:
     r"""Scalar curvature R of the graph of F at one point (DESIGN section 5 formula).
 
@@ -53,7 +69,11 @@ def ricci_scalar(gradient, hessian) -> float:
     gradient : (P,) array
         G = grad F at the point.
     hessian : (P, P) array
-        H = Hessian of F at the point (symmetric; not symmetrised here).
+        H = Hessian of F at the point.  It must be symmetric to within
+        ``SYMMETRY_RTOL`` (1e-8) of its largest entry, else :class:`InputError` (a
+        Hessian with a larger asymmetry is not a Hessian: a bug upstream, or the wrong
+        array); within the tolerance the formula reads H through tr(H H^T), i.e. its
+        symmetric part up to O(asymmetry^2).
 
     Returns
     -------
@@ -64,6 +84,7 @@ def ricci_scalar(gradient, hessian) -> float:
     h = _as_finite(hessian, "hessian", 2)
     if h.shape != (g.size, g.size):
         raise InputError(f"hessian must have shape ({g.size}, {g.size}) to match gradient, got {h.shape}")
+    _check_symmetric(h, "hessian")
     hg = h @ g
     return float(
         ricci_scalar_from_moments(np.trace(h), np.sum(h * h.T), g @ g, g @ hg, hg @ hg)
@@ -84,6 +105,8 @@ def ricci_scalar_batched(gradients, hessians) -> np.ndarray:
     """
     g = _as_finite(gradients, "gradients", 2)
     h = _as_finite(hessians, "hessians", 3)
+    if h.shape == (g.shape[0], g.shape[1], g.shape[1]):
+        _check_symmetric(h, "hessians")
     if h.shape != (g.shape[0], g.shape[1], g.shape[1]):
         raise InputError(
             f"hessians must have shape (N, P, P) = ({g.shape[0]}, {g.shape[1]}, {g.shape[1]}), got {h.shape}"
