@@ -38,7 +38,7 @@ from torch.func import grad, jvp, vmap
 from l2phase import numerics
 
 from .models import NetSpec, error, penalty
-from l2phase.theory.checks import InputError, InputTypeError
+from l2phase.theory.checks import InputError, InputTypeError, check_int
 
 __all__ = [
     "CurvatureResult",
@@ -293,8 +293,7 @@ def hutchinson_moments(hv, B: int, P: int, n_probes: int, *, method: str = "hutc
     """
     if method not in ("hutchinson", "hutch++"):
         raise InputError(f"method must be 'hutchinson' or 'hutch++', got {method!r}")
-    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 2:
-        raise InputError(f"n_probes must be an integer >= 2, got {n_probes!r}")
+    n_probes = check_int(n_probes, "n_probes", 2)
     single = callable(hv)
     hvs = [hv] if single else list(hv)
     if not hvs or not all(callable(h) for h in hvs):

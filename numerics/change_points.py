@@ -51,7 +51,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ._cp_kernels import bootstrap_splits, pelt_rss
-from l2phase.theory.checks import InputError, InputTypeError
+from l2phase.theory.checks import InputError, InputTypeError, check_int, check_seed
 
 __all__ = ["ChangePoint", "ChangePointDetector", "detect_change_points", "SEGMENT_DEGREES"]
 
@@ -230,16 +230,15 @@ class ChangePointDetector:
             penalty = float(penalty)
             if not np.isfinite(penalty) or penalty <= 0:
                 raise InputError(f"penalty must be 'bic' or a positive float, got {penalty!r}")
-        if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < degree + 1:
-            raise InputError(f"min_size must be an integer >= degree + 1 = {degree + 1}, got {min_size!r}")
+        min_size = check_int(min_size, f"min_size (>= degree + 1 = {degree + 1})", degree + 1)
         if x_scale not in ("linear", "log"):
             raise InputError(f"x_scale must be 'linear' or 'log', got {x_scale!r}")
         if sigma is not None:
             sigma = float(sigma)
             if not np.isfinite(sigma) or sigma <= 0:
                 raise InputError(f"sigma must be a positive float, got {sigma!r}")
-        if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0:
-            raise InputError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
+        n_bootstrap = check_int(n_bootstrap, "n_bootstrap", 0, 10**6)
+        seed = check_seed(seed)
         self.segment = segment
         self.degree = degree
         self.continuous = bool(continuous)

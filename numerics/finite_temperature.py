@@ -41,7 +41,7 @@ from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
-from l2phase.theory.checks import check_depth, check_nonnegative, check_positive, check_scalar_stats
+from l2phase.theory.checks import check_depth, check_positive, check_scalar_stats
 
 from . import _ft_kernels as _k
 from .free_energy import free_energy

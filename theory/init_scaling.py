@@ -48,7 +48,7 @@ from typing import Callable
 
 import numpy as np
 
-from .checks import _as_real_scalar, check_positive
+from .checks import check_int, check_positive, check_real
 from .checks import InputError, InputTypeError
 
 __all__ = [
@@ -75,7 +75,7 @@ INIT_REGIMES = ("linear", "critical", "condensed")
 
 # --------------------------------------------------------------------------- regime
 def _coord(x, name: str) -> float:
-    return _as_real_scalar(x, name)
+    return check_real(x, name)
 
 
 def init_regime(gamma_energy: float, gamma_dynamic: float, *, tol: float = 1e-9) -> str:
@@ -316,9 +316,7 @@ class NamedInit:
     def scales(self, width: float, in_dim: int = 1) -> tuple[float, float, float]:
         """Exact (alpha, beta1, beta2) at width m and input dimension d."""
         m = check_positive(width, "width")
-        d = int(in_dim)
-        if d < 1:
-            raise InputError(f"in_dim must be >= 1, got {in_dim!r}")
+        d = check_int(in_dim, "in_dim", 1)
         return float(self.alpha(m, d)), float(self.beta1(m, d)), float(self.beta2(m, d))
 
     def finite_m_coordinates(self, width: float, in_dim: int = 1) -> InitCoordinates:
