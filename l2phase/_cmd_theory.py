@@ -166,7 +166,10 @@ def run(args: argparse.Namespace) -> int:
         if args.a is not None or args.c is not None:
             raise CLIError("give either --stats FILE or --a/--c, not both")
         A, beta, ey2 = _load_stats(args.stats)
-        trans = theory.transitions(A, beta, ey2, depth, noise_sigma2=noise, width=width)
+        try:
+            trans = theory.transitions(A, beta, ey2, depth, noise_sigma2=noise, width=width)
+        except InputError as exc:  # name the file the statistics came from
+            raise CLIError(f"--stats file {args.stats}: {exc}") from None
         out = {
             "depth": depth,
             "n_outputs": 1 if np.ndim(beta) == 1 else int(np.shape(beta)[1]),

@@ -306,7 +306,7 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> ExperimentCon
         raise ConfigError(f"[model] latent_dim must be <= [data] n_components = {sections['data']['n_components']}")
     cfg = ExperimentConfig(exp, name, seed, scale, sections, description, raw, source)
     n_bytes, detail = cfg.memory_estimate()
-    check_memory(n_bytes, f"{source}: {detail}")
+    check_memory(n_bytes, detail)
     return cfg
 
 
@@ -352,7 +352,10 @@ def load_config(path) -> ExperimentConfig:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a UTF-8 text file") from None
-    return parse_config(doc, str(p))
+    try:
+        return parse_config(doc, str(p))
+    except ConfigError as exc:  # name the file as well as the key
+        raise ConfigError(f"{p}: {exc}") from None
 
 
 def example_configs() -> list[str]:

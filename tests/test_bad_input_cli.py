@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from l2phase.cli import main
 
@@ -296,3 +298,32 @@ def test_usage_errors_exit_2(capsys):
         main(["theory", "--no-such-flag"])
     assert e.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- fuzzing the theory flags
+_numberish = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-10**25, 10**25).map(str),
+    st.sampled_from(["", " ", "1e", "0x10", "1_000", "--", "nan", "-inf", "1e-320", "1e308", "\u0661"]),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(depth=_numberish, a=_numberish, c=_numberish, ey2=st.one_of(st.none(), _numberish),
+       noise=st.one_of(st.none(), _numberish), width=st.one_of(st.none(), _numberish))
+def test_theory_never_crashes(depth, a, c, ey2, noise, width, capsys):
+    """Whatever the flags, ``l2phase theory`` answers (exit 0) or says why not in one line (exit 2)."""
+    argv = ["theory", f"--depth={depth}", f"--a={a}", f"--c={c}", "--json"]
+    argv += [f"--{k}={v}" for k, v in (("ey2", ey2), ("noise", noise), ("width", width)) if v is not None]
+    try:
+        rc = main(argv)
+    except SystemExit as e:  # argparse usage error
+        rc = e.code
+    captured = capsys.readouterr()
+    assert rc in (0, 2), captured.err
+    if rc == 2:
+        assert len(captured.err.strip().splitlines()) == 1, captured.err
+    else:
+        out = json.loads(captured.out)
+        assert out["depth"] >= 0
