@@ -327,3 +327,21 @@ def test_theory_never_crashes(depth, a, c, ey2, noise, width, capsys):
     else:
         out = json.loads(captured.out)
         assert out["depth"] >= 0
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(_numberish, min_size=4, max_size=4), mode=st.sampled_from(["values", "exponents", "coords"]))
+def test_init_regime_never_crashes(values, mode, capsys):
+    """``l2phase init-regime`` answers (exit 0) or says why not in one line (exit 2), whatever the numbers."""
+    flags = {"values": ["--alpha", "--beta1", "--beta2", "--width"],
+             "exponents": ["--alpha-exp", "--beta1-exp", "--beta2-exp"],
+             "coords": ["--gamma-energy", "--gamma-dynamic"]}[mode]
+    argv = ["init-regime", "--json"] + [f"{f}={v}" for f, v in zip(flags, values)]
+    try:
+        rc = main(argv)
+    except SystemExit as e:
+        rc = e.code
+    captured = capsys.readouterr()
+    assert rc in (0, 2), captured.err
+    if rc == 2:
+        assert len(captured.err.strip().splitlines()) == 1, captured.err

@@ -260,9 +260,12 @@ def init_coordinates_finite_m(alpha: float, beta1: float, beta2: float, width: f
     m = check_positive(width, "width")
     if m <= 1:
         raise InputError(f"width must be > 1, got {m}")
-    kappa, kappa_p = normalised_scales(alpha, beta1, beta2)
+    normalised_scales(alpha, beta1, beta2)  # checks the values
+    # logarithms of the factors, not of the products: beta1 beta2 / alpha can under- or overflow
+    log_kappa = math.log(beta1) + math.log(beta2) - math.log(alpha)
+    log_kappa_p = math.log(beta1) - math.log(beta2)
     lm = math.log(m)
-    return InitCoordinates(-math.log(kappa) / lm, -math.log(kappa_p) / lm)
+    return InitCoordinates(-log_kappa / lm, -log_kappa_p / lm)
 
 
 def init_coordinates_fit(widths, alphas, beta1s, beta2s) -> InitCoordinates:
