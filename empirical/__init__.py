@@ -99,6 +99,7 @@ from .store import (
     point_file_stem,
     run_fingerprint,
 )
+from .torch_state import tf32_disabled, torch_threads
 from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
 from .experiments.vae import (VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, collapse_checks, sweep_beta,
                               theory_collapse_thresholds)
@@ -127,7 +128,7 @@ __all__ = [
     "hysteresis_loop", "initial_parameters", "load_digits_dataset", "load_mnist", "loss",
     "loss_grad_hessian", "match_transitions", "penalty", "point_seed", "predicted_transitions",
     "read_idx", "refine_sweep", "run_validation", "sweep_gamma", "synthetic_teacher", "theory_curves",
-    "train_batched",
+    "train_batched", "tf32_disabled", "torch_threads",
     # two-layer ReLU initialisation phase diagram (seed 002)
     "InitDiagramConfig",
     "InitDiagramResult",

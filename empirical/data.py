@@ -28,6 +28,8 @@ import os
 import struct
 import tempfile
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from l2phase.theory.checks import check_nonnegative
+from l2phase.theory.checks import InputFileNotFoundError, check_int, check_memory, check_nonnegative, check_seed
+from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
     "Dataset",
@@ -77,7 +80,7 @@ class Dataset:
         if self.labels is not None:
             self.labels = np.asarray(self.labels, dtype=np.int64)
             if self.labels.shape != (self.X.shape[0],):
-                raise ValueError(f"labels must have shape ({self.X.shape[0]},), got {self.labels.shape}")
+                raise InputError(f"labels must have shape ({self.X.shape[0]},), got {self.labels.shape}")
 
     def __setstate__(self, state: dict) -> None:
         # An unpickled array (e.g. on a Dask worker) can sit at any byte offset of the
@@ -123,19 +126,19 @@ def _check_xy(X, Y) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, dtype=float)
         Y = np.asarray(Y, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError("X and Y must be numeric arrays") from None
+        raise InputTypeError("X and Y must be numeric arrays") from None
     if X.ndim != 2:
-        raise ValueError(f"X must have shape (N, d), got {X.shape}")
+        raise InputError(f"X must have shape (N, d), got {X.shape}")
     if Y.ndim == 1:
         Y = Y[:, None]
     if Y.ndim != 2:
-        raise ValueError(f"Y must have shape (N,) or (N, k), got {Y.shape}")
+        raise InputError(f"Y must have shape (N,) or (N, k), got {Y.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0 or Y.shape[1] == 0:
-        raise ValueError(f"empty data: X {X.shape}, Y {Y.shape}")
+        raise InputError(f"empty data: X {X.shape}, Y {Y.shape}")
     if X.shape[0] != Y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} samples but Y has {Y.shape[0]}")
+        raise InputError(f"X has {X.shape[0]} samples but Y has {Y.shape[0]}")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
-        raise ValueError("X or Y contains NaN or inf")
+        raise InputError("X or Y contains NaN or inf")
     return X, Y
 
 
@@ -207,22 +210,23 @@ def synthetic_teacher(
     seed : int
         Seed of every random draw (numpy Generator).
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    if isinstance(in_dim, bool) or not isinstance(in_dim, (int, np.integer)) or in_dim < 1:
-        raise ValueError(f"in_dim must be a positive integer, got {in_dim!r}")
+    n_samples = check_int(n_samples, "n_samples", 1)
+    in_dim = check_int(in_dim, "in_dim", 1)
+    seed = check_seed(seed)
+    check_memory(8.0 * n_samples * (2 * in_dim + len(np.atleast_1d(singular_values))),
+                 f"synthetic_teacher(n_samples={n_samples}, in_dim={in_dim})")
     s = np.atleast_1d(np.asarray(singular_values, dtype=float))
     if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s < 0):
-        raise ValueError(f"singular_values must be a non-empty list of finite values >= 0, got {singular_values!r}")
+        raise InputError(f"singular_values must be a non-empty list of finite values >= 0, got {singular_values!r}")
     k = s.size
     if k > in_dim:
-        raise ValueError(f"need len(singular_values)={k} <= in_dim={in_dim}")
+        raise InputError(f"need len(singular_values)={k} <= in_dim={in_dim}")
     spec = np.ones(in_dim) if input_spectrum is None else np.asarray(input_spectrum, dtype=float)
     if spec.shape != (in_dim,) or not np.all(np.isfinite(spec)) or np.any(spec <= 0):
-        raise ValueError(f"input_spectrum must be {in_dim} positive finite values, got {input_spectrum!r}")
+        raise InputError(f"input_spectrum must be {in_dim} positive finite values, got {input_spectrum!r}")
     noise = check_nonnegative(noise, "noise")
     if exact and n_samples < in_dim + (k if noise > 0 else 0):
-        raise ValueError(f"exact=True needs n_samples >= in_dim (+ k with noise), got {n_samples}")
+        raise InputError(f"exact=True needs n_samples >= in_dim (+ k with noise), got {n_samples}")
     rng = np.random.default_rng(seed)
     Qa = _random_orthogonal(in_dim, rng) if rotate else np.eye(in_dim)
     A = (Qa * spec) @ Qa.T
@@ -266,10 +270,11 @@ def synthetic_autoencoder(n_samples: int = 200, spectrum=(4.0, 2.0, 1.0, 0.5), *
     """
     lam = np.asarray(spectrum, dtype=float)
     if lam.ndim != 1 or lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
-        raise ValueError(f"spectrum must be a non-empty list of finite values > 0, got {spectrum!r}")
+        raise InputError(f"spectrum must be a non-empty list of finite values > 0, got {spectrum!r}")
     d = lam.size
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < d:
-        raise ValueError(f"n_samples must be an integer >= len(spectrum) = {d}, got {n_samples!r}")
+    n_samples = check_int(n_samples, "n_samples", d)
+    seed = check_seed(seed)
+    check_memory(16.0 * n_samples * d, f"synthetic_autoencoder(n_samples={n_samples}, {d} dimensions)")
     rng = np.random.default_rng(seed)
     Q = _random_orthogonal(d, rng) if rotate else np.eye(d)
     X = rng.standard_normal((n_samples, d))
@@ -322,18 +327,22 @@ def load_digits_dataset(
     """
     from sklearn.datasets import load_digits
 
+    seed = check_seed(seed)
     d = load_digits()
     X = d.data.astype(float) / 16.0
     labels = d.target.astype(np.int64)
     if classes is not None:
-        classes = [int(c) for c in classes]
+        if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+            raise InputTypeError(f"classes must be a list of digits 0..9, got {classes!r}")
+        classes = [check_int(c, "classes[i]", 0, 9) for c in classes]
+        if not classes or len(set(classes)) != len(classes):
+            raise InputError(f"classes must be a non-empty list of distinct digits 0..9, got {classes!r}")
         keep = np.isin(labels, classes)
         X, labels = X[keep], labels[keep]
         labels = np.searchsorted(np.asarray(sorted(classes)), labels)
     n_classes = int(labels.max()) + 1
     if n_samples is not None:
-        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or not 1 <= n_samples <= X.shape[0]:
-            raise ValueError(f"n_samples must be an integer in [1, {X.shape[0]}], got {n_samples!r}")
+        n_samples = check_int(n_samples, "n_samples", 1, X.shape[0])
         idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], n_samples, replace=False))
         X, labels = X[idx], labels[idx]
     if n_components is None:
@@ -343,7 +352,7 @@ def load_digits_dataset(
             X = X @ _sqrtm_psd(X.T @ X / X.shape[0], inverse=True)
     else:
         if not 1 <= int(n_components) <= X.shape[1]:
-            raise ValueError(f"n_components must be in [1, {X.shape[1]}], got {n_components!r}")
+            raise InputError(f"n_components must be in [1, {X.shape[1]}], got {n_components!r}")
         X = _pca(X, int(n_components), whiten)
     Y = _classification_targets(labels, n_classes, center_targets)
     meta = dict(kind="digits", n_samples=int(X.shape[0]), n_components=n_components, whiten=whiten,
@@ -385,9 +394,8 @@ def classification_split(
     -------
     (train, test) :class:`Dataset` pair with ``labels``; ``meta`` records the settings.
     """
-    for name, v in (("n_train", n_train), ("n_test", n_test)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    n_train, n_test = check_int(n_train, "n_train", 1), check_int(n_test, "n_test", 1)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     if source == "digits":
         from sklearn.datasets import load_digits
@@ -395,7 +403,7 @@ def classification_split(
         d = load_digits()
         images, labels = d.data.astype(float) / 16.0, d.target.astype(np.int64)
         if n_train + n_test > images.shape[0]:
-            raise ValueError(f"n_train + n_test must be <= {images.shape[0]} for digits, got {n_train + n_test}")
+            raise InputError(f"n_train + n_test must be <= {images.shape[0]} for digits, got {n_train + n_test}")
         idx = rng.permutation(images.shape[0])
         tr, te = np.sort(idx[:n_train]), np.sort(idx[n_train:n_train + n_test])
         Xtr, ytr, Xte, yte = images[tr], labels[tr], images[te], labels[te]
@@ -404,15 +412,15 @@ def classification_split(
         Xa, ya = _mnist_arrays(root, "train")
         Xb, yb = _mnist_arrays(root, "test")
         if n_train > Xa.shape[0] or n_test > Xb.shape[0]:
-            raise ValueError(f"MNIST has {Xa.shape[0]} training and {Xb.shape[0]} test images; "
+            raise InputError(f"MNIST has {Xa.shape[0]} training and {Xb.shape[0]} test images; "
                              f"asked for {n_train} and {n_test}")
         tr = np.sort(rng.choice(Xa.shape[0], n_train, replace=False))
         te = np.sort(rng.choice(Xb.shape[0], n_test, replace=False))
         Xtr, ytr, Xte, yte = Xa[tr], ya[tr], Xb[te], yb[te]
     else:
-        raise ValueError(f"source must be 'digits' or 'mnist', got {source!r}")
+        raise InputError(f"source must be 'digits' or 'mnist', got {source!r}")
     if n_components is not None and not 1 <= int(n_components) <= Xtr.shape[1]:
-        raise ValueError(f"n_components must be in [1, {Xtr.shape[1]}], got {n_components!r}")
+        raise InputError(f"n_components must be in [1, {Xtr.shape[1]}], got {n_components!r}")
     transform = _fit_pca(Xtr, None if n_components is None else int(n_components), whiten)
     n_classes = 10
     Ytr = np.eye(n_classes)[ytr]
@@ -467,22 +475,27 @@ def read_idx(path) -> np.ndarray:
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise InputFileNotFoundError(f"no such file: {path}") from None
+    except (OSError, EOFError, zlib.error) as exc:  # truncated or damaged gzip, unreadable file
+        raise InputError(f"{path} cannot be read: damaged or truncated file ({type(exc).__name__}: {exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path} is not an IDX file (bad magic number)")
+        raise InputError(f"{path} is not an IDX file (bad magic number)")
     dtype = _IDX_DTYPES.get(raw[2])
     if dtype is None:
-        raise ValueError(f"{path}: unknown IDX data type 0x{raw[2]:02x}")
+        raise InputError(f"{path}: unknown IDX data type 0x{raw[2]:02x}")
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
+        raise InputError(f"{path}: truncated IDX header")
     shape = struct.unpack(">" + "I" * ndim, raw[4:header])
     dt = np.dtype(dtype)
     count = int(np.prod(shape)) if ndim else 1
     if len(raw) - header != count * dt.itemsize:
-        raise ValueError(f"{path}: IDX payload has {len(raw) - header} bytes, expected {count * dt.itemsize}")
+        raise InputError(f"{path}: IDX payload has {len(raw) - header} bytes, expected {count * dt.itemsize}")
     return np.frombuffer(raw, dtype=dt, offset=header).reshape(shape).astype(dt.newbyteorder("="))
 
 
@@ -515,36 +528,40 @@ def resolve_mnist_path(path=None) -> Path:
     if path is None or str(path) == "":
         env = os.environ.get(MNIST_ENV, "")
         if not env:
-            raise FileNotFoundError(_mnist_help(f"no MNIST path given and {MNIST_ENV} is not set"))
+            raise InputFileNotFoundError(_mnist_help(f"no MNIST path given and {MNIST_ENV} is not set"))
         path = env
     p = Path(path).expanduser()
     if not p.exists():
-        raise FileNotFoundError(_mnist_help(f"no MNIST data at {p}"))
+        raise InputFileNotFoundError(_mnist_help(f"no MNIST data at {p}"))
     return p
 
 
 def _mnist_arrays(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Raw MNIST images (n, 784) as pixels / 255 and labels (n,) of one split."""
     if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        raise InputError(f"split must be 'train' or 'test', got {split!r}")
     if path.is_dir() and (path / "mnist.npz").exists():
         path = path / "mnist.npz"
     if path.is_file() and path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as f:
-            try:
+        try:
+            with np.load(path, allow_pickle=False) as f:
                 images, labels = f[f"x_{split}"], f[f"y_{split}"]
-            except KeyError:
-                raise ValueError(f"{path} lacks the arrays x_{split}, y_{split}") from None
+        except KeyError:
+            raise InputError(f"{path} lacks the arrays x_{split}, y_{split}") from None
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+            # numpy's message for object arrays suggests allow_pickle: never do that with a data file
+            raise InputError(f"{path} is not a readable MNIST .npz (damaged, truncated or holding object arrays: "
+                             f"{type(exc).__name__})") from None
     else:
         prefix = "train" if split == "train" else "t10k"
         ip = _find(path, f"{prefix}-images-idx3-ubyte")
         lp = _find(path, f"{prefix}-labels-idx1-ubyte")
         if ip is None or lp is None:
-            raise FileNotFoundError(_mnist_help(f"{path} holds no {prefix}-images-idx3-ubyte / "
+            raise InputFileNotFoundError(_mnist_help(f"{path} holds no {prefix}-images-idx3-ubyte / "
                                                 f"{prefix}-labels-idx1-ubyte files"))
         images, labels = read_idx(ip), read_idx(lp)
     if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+        raise InputError(f"{path}: {images.shape[0]} images but {labels.shape[0]} labels")
     return images.reshape(images.shape[0], -1).astype(float) / 255.0, labels.astype(np.int64)
 
 
@@ -572,11 +589,12 @@ def load_mnist(
     n_samples, n_components, whiten, center_targets, seed
         As in :func:`load_digits_dataset` (inputs are pixels / 255, centred).
     """
+    seed = check_seed(seed)
     path = resolve_mnist_path(path)
     X, labels = _mnist_arrays(path, split)
     if n_samples is not None:
         if not 1 <= int(n_samples) <= X.shape[0]:
-            raise ValueError(f"n_samples must be in [1, {X.shape[0]}], got {n_samples!r}")
+            raise InputError(f"n_samples must be in [1, {X.shape[0]}], got {n_samples!r}")
         idx = np.sort(np.random.default_rng(seed).choice(X.shape[0], int(n_samples), replace=False))
         X, labels = X[idx], labels[idx]
     if n_components is None:
@@ -610,7 +628,7 @@ def download_mnist(cache_dir=None, *, files=("mnist.npz",), timeout: float = 60.
     root.mkdir(parents=True, exist_ok=True)
     for name in files:
         if name not in MNIST_SOURCES:
-            raise ValueError(f"unknown MNIST file {name!r}; choose from {sorted(MNIST_SOURCES)}")
+            raise InputError(f"unknown MNIST file {name!r}; choose from {sorted(MNIST_SOURCES)}")
         url, algo, digest = MNIST_SOURCES[name]
         target = root / name
         if target.exists() and _digest(target, algo) == digest:
@@ -622,7 +640,7 @@ def download_mnist(cache_dir=None, *, files=("mnist.npz",), timeout: float = 60.
                     out.write(block)
             got = _digest(Path(tmp), algo)
             if got != digest:
-                raise ValueError(f"checksum mismatch for {name}: {algo} {got} != {digest}")
+                raise InputError(f"checksum mismatch for {name}: {algo} {got} != {digest}")
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any, Callable, Iterable, Iterator, Protocol
+from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = ["Executor", "InProcessExecutor", "DaskExecutor", "make_executor", "CLUSTER_INSTALL_HINT"]
 
@@ -107,6 +108,10 @@ class DaskExecutor:
         self.close()
 
 
+# one process each: more than this is a typo, not a machine
+MAX_LOCAL_WORKERS = 256
+
+
 def make_executor(scheduler: str | None, *, connect_timeout: float = 10.0, retries: int = 2) -> Executor:
     """Executor for a ``--scheduler`` value.
 
@@ -128,18 +133,21 @@ def make_executor(scheduler: str | None, *, connect_timeout: float = 10.0, retri
     if scheduler is None or scheduler in ("", "in-process", "none"):
         return InProcessExecutor()
     if not isinstance(scheduler, str):
-        raise TypeError(f"scheduler must be a string, got {scheduler!r}")
+        raise InputTypeError(f"scheduler must be a string, got {scheduler!r}")
     try:
         import distributed
     except ImportError:
-        raise ValueError(f"--scheduler needs dask.distributed, which is not installed: {CLUSTER_INSTALL_HINT}") from None
+        raise InputError(f"--scheduler needs dask.distributed, which is not installed: {CLUSTER_INSTALL_HINT}") from None
     if scheduler.startswith("local:"):
         try:
             n = int(scheduler.split(":", 1)[1])
         except ValueError:
             n = 0
         if n < 1:
-            raise ValueError(f"--scheduler local:N needs a positive number of workers, got {scheduler!r}")
+            raise InputError(f"--scheduler local:N needs a positive number of workers, got {scheduler!r}")
+        if n > MAX_LOCAL_WORKERS:
+            raise InputError(f"--scheduler local:N starts N worker processes on this machine; N must be <= "
+                             f"{MAX_LOCAL_WORKERS}, got {scheduler!r}")
         try:
             import bokeh  # noqa: F401  (the dashboard needs it)
 
@@ -155,11 +163,11 @@ def make_executor(scheduler: str | None, *, connect_timeout: float = 10.0, retri
         )
         return DaskExecutor(distributed.Client(cluster), cluster=cluster, retries=retries)
     if "://" not in scheduler:
-        raise ValueError(f"--scheduler must be 'local:N' or a Dask address like tcp://HOST:PORT, got {scheduler!r}")
+        raise InputError(f"--scheduler must be 'local:N' or a Dask address like tcp://HOST:PORT, got {scheduler!r}")
     try:
         client = distributed.Client(scheduler, timeout=connect_timeout)
     except (OSError, TimeoutError) as exc:
-        raise ValueError(
+        raise InputError(
             f"could not reach the Dask scheduler at {scheduler} within {connect_timeout:g} s ({exc.__class__.__name__})"
         ) from None
     return DaskExecutor(client, retries=retries)

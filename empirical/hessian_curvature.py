@@ -38,6 +38,7 @@ from torch.func import grad, jvp, vmap
 from l2phase import numerics
 
 from .models import NetSpec, error, penalty
+from l2phase.theory.checks import InputError, InputTypeError, check_int
 
 __all__ = [
     "CurvatureResult",
@@ -197,19 +198,19 @@ def _gamma_tensor(gamma, B, like):
     if g.ndim == 0:
         g = g.expand(B)
     if g.shape != (B,) or not torch.all(torch.isfinite(g)) or torch.any(g < 0):
-        raise ValueError(f"gamma must be a finite scalar >= 0 or have {B} entries >= 0")
+        raise InputError(f"gamma must be a finite scalar >= 0 or have {B} entries >= 0")
     return g
 
 
 def _check_theta(spec, theta):
     if not isinstance(theta, torch.Tensor):
-        raise TypeError("theta must be a torch tensor")
+        raise InputTypeError("theta must be a torch tensor")
     if theta.ndim == 1:
         theta = theta[None]
     if theta.ndim != 2 or theta.shape[1] != spec.n_params:
-        raise ValueError(f"theta must be (B, {spec.n_params}) or ({spec.n_params},), got {tuple(theta.shape)}")
+        raise InputError(f"theta must be (B, {spec.n_params}) or ({spec.n_params},), got {tuple(theta.shape)}")
     if not torch.all(torch.isfinite(theta)):
-        raise ValueError("theta contains NaN or inf")
+        raise InputError("theta contains NaN or inf")
     return theta.detach()
 
 
@@ -256,7 +257,7 @@ def _probes(B, m, P, gens, dtype, device):
 def _generators(seed, B):
     seeds = [int(seed)] * B if np.ndim(seed) == 0 else [int(s) for s in seed]
     if len(seeds) != B:
-        raise ValueError(f"seed must be an int or have one entry per run ({B}), got {len(seeds)}")
+        raise InputError(f"seed must be an int or have one entry per run ({B}), got {len(seeds)}")
     return [torch.Generator().manual_seed(s) for s in seeds]
 
 
@@ -291,13 +292,12 @@ def hutchinson_moments(hv, B: int, P: int, n_probes: int, *, method: str = "hutc
     first terms exact, the last by Hutchinson on projected probes.
     """
     if method not in ("hutchinson", "hutch++"):
-        raise ValueError(f"method must be 'hutchinson' or 'hutch++', got {method!r}")
-    if isinstance(n_probes, bool) or not isinstance(n_probes, int) or n_probes < 2:
-        raise ValueError(f"n_probes must be an integer >= 2, got {n_probes!r}")
+        raise InputError(f"method must be 'hutchinson' or 'hutch++', got {method!r}")
+    n_probes = check_int(n_probes, "n_probes", 2)
     single = callable(hv)
     hvs = [hv] if single else list(hv)
     if not hvs or not all(callable(h) for h in hvs):
-        raise TypeError("hv must be a callable or a non-empty sequence of callables")
+        raise InputTypeError("hv must be a callable or a non-empty sequence of callables")
     gen = _generators(seed, B)
     parts = []  # per operator: (deterministic tr, tr2, per-probe samples of tr, tr2)
     if method == "hutch++" and n_probes >= 6 and n_probes // 3 < P:
@@ -416,9 +416,9 @@ def hessian_extreme_eigenvalues(
 
     theta = _check_theta(spec, theta)
     if theta.shape[0] != 1:
-        raise ValueError("hessian_extreme_eigenvalues takes one parameter vector")
+        raise InputError("hessian_extreme_eigenvalues takes one parameter vector")
     if landscape not in ("loss", "error"):
-        raise ValueError(f"landscape must be 'loss' or 'error', got {landscape!r}")
+        raise InputError(f"landscape must be 'loss' or 'error', got {landscape!r}")
     P = spec.n_params
     g = float(gamma) if landscape == "loss" else 0.0
     hv_P, _ = _penalty_hvp(spec, theta, X)

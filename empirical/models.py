@@ -46,7 +46,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from l2phase.theory.checks import check_depth
+from l2phase.theory.checks import check_depth, check_int, check_memory
+from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
     "ACTIVATIONS",
@@ -60,16 +61,10 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("linear", "relu", "tanh")
+#: Largest depth D of a NetSpec (the per-layer Python loops make deeper nets impractical).
+MAX_DEPTH = 1000
 #: Error terms E(theta) of the loss (see the module docstring).
 OBJECTIVES = ("mse", "cross_entropy")
-
-
-def _check_pos_int(x: Any, name: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer, got {x!r}")
-    if int(x) < 1:
-        raise ValueError(f"{name} must be >= 1, got {x}")
-    return int(x)
 
 
 @dataclass(frozen=True)
@@ -102,16 +97,20 @@ class NetSpec:
     objective: str = "mse"
 
     def __post_init__(self) -> None:
-        _check_pos_int(self.in_dim, "in_dim")
-        _check_pos_int(self.out_dim, "out_dim")
+        check_int(self.in_dim, "in_dim", 1)
+        check_int(self.out_dim, "out_dim", 1)
         check_depth(self.depth, "depth")
-        _check_pos_int(self.width, "width")
+        check_int(self.depth, "depth", 0, MAX_DEPTH)
+        check_int(self.width, "width", 1)
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+            raise InputError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if not isinstance(self.bias, bool):
-            raise TypeError(f"bias must be a bool, got {self.bias!r}")
+            raise InputTypeError(f"bias must be a bool, got {self.bias!r}")
         if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+            raise InputError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        # one parameter vector must fit (training holds several per run)
+        check_memory(8.0 * self.n_params, f"a net with in_dim={self.in_dim}, depth={self.depth}, width={self.width} "
+                     f"(P = {self.n_params} parameters, one float64 vector)")
 
     # ----------------------------------------------------------------- layout
     @property
@@ -151,7 +150,7 @@ class NetSpec:
     def unflatten(self, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
         """Views [(W_l (..., out, in), b_l (..., out) or None)] of a flat ``theta`` (..., P)."""
         if theta.shape[-1] != self.n_params:
-            raise ValueError(f"theta must have last dimension P={self.n_params}, got {tuple(theta.shape)}")
+            raise InputError(f"theta must have last dimension P={self.n_params}, got {tuple(theta.shape)}")
         lead = theta.shape[:-1]
         layers = []
         for ws, (o, i), bs in self._slices():
@@ -167,7 +166,7 @@ class NetSpec:
             parts.append(W.reshape(*W.shape[:-2], -1))
             if self.bias:
                 if b is None:
-                    raise ValueError("this spec has biases: every layer needs b")
+                    raise InputError("this spec has biases: every layer needs b")
                 parts.append(b)
         return torch.cat(parts, dim=-1)
 
@@ -188,9 +187,9 @@ class NetSpec:
         ``scale`` far from it.  Draws come from ``generator`` or a CPU generator seeded
         with ``seed`` (so results do not depend on the device).
         """
-        _check_pos_int(n, "n")
+        check_int(n, "n", 1)
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale >= 0):
-            raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+            raise InputError(f"scale must be a finite number >= 0, got {scale!r}")
         if generator is None:
             generator = torch.Generator().manual_seed(int(seed or 0))
         theta = torch.zeros(n, self.n_params, dtype=dtype)
@@ -271,7 +270,7 @@ def loss(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor, g
 def end_to_end_matrix(spec: NetSpec, theta: torch.Tensor) -> torch.Tensor:
     """Product W_{D+1} ... W_1 (..., k, d) of a deep linear net without biases."""
     if spec.activation != "linear" or spec.bias:
-        raise ValueError("end_to_end_matrix needs a deep linear net without biases")
+        raise InputError("end_to_end_matrix needs a deep linear net without biases")
     layers = spec.unflatten(theta)
     M = layers[0][0]
     for W, _ in layers[1:]:

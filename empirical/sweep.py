@@ -34,13 +34,14 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from l2phase.theory.checks import check_gamma
+from l2phase.theory.checks import InputError, InputTypeError, check_gamma, check_int, check_seed, check_type
 
 from .hessian_curvature import curvature_exact, curvature_matrix_free
 from .data import Dataset
 from .executors import Executor, InProcessExecutor
 from .models import NetSpec, end_to_end_matrix, forward
 from .store import RunStore, json_ready, run_fingerprint
+from .torch_state import torch_threads
 from .training import TrainConfig, train_batched
 
 __all__ = [
@@ -86,9 +87,11 @@ class InitSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in ("random", "spectral"):
-            raise ValueError(f"InitSpec.kind must be 'random' or 'spectral', got {self.kind!r}")
-        if not (math.isfinite(self.scale) and self.scale >= 0):
-            raise ValueError(f"InitSpec.scale must be finite and >= 0, got {self.scale!r}")
+            raise InputError(f"InitSpec.kind must be 'random' or 'spectral', got {self.kind!r}")
+        if isinstance(self.scale, bool) or not isinstance(self.scale, (int, float)) or \
+                not (math.isfinite(self.scale) and self.scale >= 0):
+            raise InputError(f"InitSpec.scale must be finite and >= 0, got {self.scale!r}")
+        check_int(self.rank, "InitSpec.rank", 0)
         if not self.name:
             object.__setattr__(self, "name", f"{self.kind}-{self.rank if self.kind == 'spectral' else self.scale:g}")
 
@@ -117,9 +120,9 @@ def initial_parameters(spec: NetSpec, init: InitSpec, beta: np.ndarray | None, s
     if init.kind == "random":
         return spec.init(1, scale=init.scale, generator=gen, dtype=dtype)[0]
     if spec.activation != "linear" or spec.bias:
-        raise ValueError("spectral initialisation needs a deep linear net without bias")
+        raise InputError("spectral initialisation needs a deep linear net without bias")
     if beta is None:
-        raise ValueError("spectral initialisation needs beta = E[x y^T]")
+        raise InputError("spectral initialisation needs beta = E[x y^T]")
     U, S, Vt = np.linalg.svd(np.asarray(beta, dtype=float), full_matrices=False)  # beta (d, k)
     n = spec.n_layers
     r = min(init.rank, S.size, spec.width if spec.depth > 0 else S.size)
@@ -161,9 +164,22 @@ class SweepConfig:
 
     def __post_init__(self) -> None:
         if self.curvature not in (None, "exact", "matrix_free", "auto"):
-            raise ValueError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {self.curvature!r}")
-        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+            raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {self.curvature!r}")
+        check_int(self.chunk_size, "chunk_size", 1, 10**6)
+        check_int(self.n_probes, "n_probes", 2, 10**6)
+        check_int(self.exact_max_params, "exact_max_params", 1, 10**6)
+        check_seed(self.seed)
+        if not isinstance(self.train, TrainConfig):
+            raise InputTypeError(f"train must be a TrainConfig, got {type(self.train).__name__}")
+        if self.inits is not None:
+            if isinstance(self.inits, (str, bytes)) or not hasattr(self.inits, "__iter__"):
+                raise InputTypeError(f"inits must be a list of InitSpec or None, got {self.inits!r}")
+            self.inits = list(self.inits)
+            if not self.inits:
+                raise InputError("inits is empty (give None for the defaults)")
+            for i, init in enumerate(self.inits):
+                if not isinstance(init, InitSpec):
+                    raise InputTypeError(f"inits[{i}] must be an InitSpec, got {init!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -230,14 +246,8 @@ def run_work_unit(task) -> list[dict]:
     floating-point reductions, and with it which of the (symmetry-equivalent) minimisers
     a run ends on; a Dask worker starts with one thread.
     """
-    threads_before = torch.get_num_threads()
-    if task.n_threads != threads_before:
-        torch.set_num_threads(task.n_threads)
-    try:
+    with torch_threads(task.n_threads):
         return task.run()
-    finally:
-        if torch.get_num_threads() != threads_before:
-            torch.set_num_threads(threads_before)
 
 
 def select_best_runs(res, n_values: int, n_init: int):
@@ -467,15 +477,17 @@ def sweep_gamma(
     -------
     SweepResult with one record per gamma (see :data:`RECORD_FIELDS`) sorted by gamma.
     """
-    cfg = config or SweepConfig()
+    check_type(spec, NetSpec, "spec")
+    check_type(data, Dataset, "data")
+    cfg = SweepConfig() if config is None else check_type(config, SweepConfig, "config")
     g_all = np.unique(np.asarray(check_gamma(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas"), dtype=float))
     if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir")
+        raise InputError("resume=True needs out_dir")
     if spec.in_dim != data.in_dim or spec.out_dim != data.out_dim:
-        raise ValueError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
+        raise InputError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
     inits = cfg.inits if cfg.inits is not None else default_inits(spec)
     if not inits:
-        raise ValueError("config.inits is empty")
+        raise InputError("config.inits is empty")
     curv = cfg.curvature
     if curv == "auto":
         curv = "exact" if spec.n_params <= cfg.exact_max_params else "matrix_free"

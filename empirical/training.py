@@ -31,6 +31,10 @@ import torch
 
 from .hessian_curvature import loss_grad_hessian
 from .models import NetSpec, error, loss, penalty
+from l2phase.theory.checks import InputError, check_int
+
+# Bound on every step count: 10**8 steps of the smallest net already take days.
+MAX_STEPS = 10**8
 
 __all__ = ["TrainConfig", "TrainResult", "train_batched", "OPTIMIZERS"]
 
@@ -72,17 +76,15 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+            raise InputError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.polish not in (None, "newton"):
-            raise ValueError(f"polish must be 'newton' or None, got {self.polish!r}")
+            raise InputError(f"polish must be 'newton' or None, got {self.polish!r}")
         for name in ("lr", "gtol", "switch_tol"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"{name} must be a positive finite number, got {v!r}")
         for name in ("max_steps", "max_polish", "newton_max_params"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+            check_int(getattr(self, name), name, 0, MAX_STEPS)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,9 +115,9 @@ def _as_gamma(gamma, B: int, like: torch.Tensor) -> torch.Tensor:
     if g.ndim == 0:
         g = g.expand(B)
     if g.shape != (B,):
-        raise ValueError(f"gamma must be a scalar or have one entry per run ({B}), got shape {tuple(g.shape)}")
+        raise InputError(f"gamma must be a scalar or have one entry per run ({B}), got shape {tuple(g.shape)}")
     if not torch.all(torch.isfinite(g)) or torch.any(g < 0):
-        raise ValueError("gamma must be finite and >= 0")
+        raise InputError("gamma must be finite and >= 0")
     return g.contiguous()
 
 
@@ -244,9 +246,9 @@ def train_batched(
     """
     cfg = config or TrainConfig()
     if not isinstance(theta0, torch.Tensor) or theta0.ndim != 2 or theta0.shape[1] != spec.n_params:
-        raise ValueError(f"theta0 must be a (B, {spec.n_params}) tensor")
+        raise InputError(f"theta0 must be a (B, {spec.n_params}) tensor")
     if X.ndim != 2 or X.shape[1] != spec.in_dim or Y.ndim != 2 or Y.shape[1] != spec.out_dim or X.shape[0] != Y.shape[0]:
-        raise ValueError(f"X, Y must be (N, {spec.in_dim}), (N, {spec.out_dim}); got {tuple(X.shape)}, {tuple(Y.shape)}")
+        raise InputError(f"X, Y must be (N, {spec.in_dim}), (N, {spec.out_dim}); got {tuple(X.shape)}, {tuple(Y.shape)}")
     B = theta0.shape[0]
     gamma = _as_gamma(gamma, B, theta0)
     theta = theta0.detach().clone()
@@ -257,7 +259,7 @@ def train_batched(
     use_newton = cfg.polish == "newton" and spec.n_params <= cfg.newton_max_params
     if cfg.optimizer == "newton":
         if spec.n_params > cfg.newton_max_params:
-            raise ValueError(f"optimizer='newton' needs P <= newton_max_params={cfg.newton_max_params}, P={spec.n_params}")
+            raise InputError(f"optimizer='newton' needs P <= newton_max_params={cfg.newton_max_params}, P={spec.n_params}")
         theta = _newton(spec, theta, X, Y, gamma, cfg, active, diverged, converged, steps)
     elif cfg.optimizer == "lbfgs":
         theta, n_it = _lbfgs(spec, theta, X, Y, gamma, cfg)

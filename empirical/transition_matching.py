@@ -31,6 +31,8 @@ from l2phase import theory
 from .data import Dataset
 from .models import NetSpec
 from .sweep import SweepConfig, SweepResult, sweep_gamma
+from l2phase.theory.checks import (InputError, InputTypeError, check_int, check_nonnegative, check_positive,
+                                   check_type)
 
 __all__ = [
     "PredictedTransition",
@@ -107,9 +109,9 @@ def detect_curve_change_points(
     g = np.asarray(gamma, dtype=float)
     yy = np.asarray(y, dtype=float)
     if g.shape != yy.shape or g.ndim != 1:
-        raise ValueError(f"gamma and y must be 1-D of the same length, got {g.shape} and {yy.shape}")
+        raise InputError(f"gamma and y must be 1-D of the same length, got {g.shape} and {yy.shape}")
     if not (np.isfinite(resolution) and resolution > 0):
-        raise ValueError(f"resolution must be a positive number, got {resolution!r}")
+        raise InputError(f"resolution must be a positive number, got {resolution!r}")
     keep = np.isfinite(g) & np.isfinite(yy)
     g, yy = g[keep], yy[keep]
     order = np.argsort(g)
@@ -170,9 +172,9 @@ def match_transitions(
     when a first-order transition is detected as a jump and a second-order one as a
     kink.  Returns (matches in predicted order, detections matched to nothing).
     """
-    if not (np.isfinite(rtol) and rtol >= 0):
-        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
-    unused = list(detected)
+    rtol = check_nonnegative(rtol, "rtol")
+    predicted = _check_items(predicted, PredictedTransition, "predicted")
+    unused = _check_items(detected, numerics.ChangePoint, "detected")
     matches = []
     for p in sorted(predicted, key=lambda t: t.gamma_c):
         tol = rtol * p.gamma_c
@@ -187,6 +189,17 @@ def match_transitions(
         else:
             matches.append(TransitionMatch(p, None, False, False, tol))
     return matches, unused
+
+
+def _check_items(items, cls, name: str) -> list:
+    """``items`` as a list after checking every entry is a ``cls``."""
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+        raise InputTypeError(f"{name} must be a sequence of {cls.__name__}, got {type(items).__name__}")
+    items = list(items)
+    for i, it in enumerate(items):
+        if not isinstance(it, cls):
+            raise InputTypeError(f"{name}[{i}] must be a {cls.__name__}, got {type(it).__name__} {it!r:.60}")
+    return items
 
 
 def refine_sweep(
@@ -215,6 +228,16 @@ def refine_sweep(
     fits.  Returns (refined sweep, final change points, info dict with the rounds).
     ``executor`` is passed on to :func:`sweep_gamma` (in-process or Dask).
     """
+    check_type(result, SweepResult, "result")
+    columns = {k for r in result.records for k, v in r.items()
+               if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and k != "gamma"}
+    if not isinstance(signal, str) or signal not in columns:
+        raise InputError(f"signal must name a numeric column of the sweep ({', '.join(sorted(columns))}), got {signal!r}")
+    rtol = check_positive(rtol, "rtol")
+    n_new = check_int(n_new, "n_new", 1, 10**4)
+    max_rounds = check_int(max_rounds, "max_rounds", 0, 100)
+    if detect_kwargs is not None and not isinstance(detect_kwargs, dict):
+        raise InputTypeError(f"detect_kwargs must be a dict or None, got {detect_kwargs!r}")
     detect_kwargs = dict(detect_kwargs or {})
     tag = tag or result.tag
     rounds = []

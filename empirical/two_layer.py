@@ -45,7 +45,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from l2phase.theory.checks import NotConvergedError, check_positive
+from l2phase.theory.checks import NotConvergedError, check_int, check_positive, check_seed
+
+from .torch_state import tf32_disabled
+from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
     "TWO_LAYER_DATASETS",
@@ -81,11 +84,11 @@ class TwoLayerData:
         if X.ndim == 1:
             X = X[:, None]
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"X must be a non-empty (n, d) array, got shape {np.shape(self.X)}")
+            raise InputError(f"X must be a non-empty (n, d) array, got shape {np.shape(self.X)}")
         if y.shape[0] != X.shape[0]:
-            raise ValueError(f"y has {y.shape[0]} values but X has {X.shape[0]} rows")
+            raise InputError(f"y has {y.shape[0]} values but X has {X.shape[0]} rows")
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-            raise ValueError("X and y must be finite")
+            raise InputError("X and y must be finite")
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "y", y)
 
@@ -100,6 +103,10 @@ class TwoLayerData:
     def augmented(self) -> np.ndarray:
         """x~ = (x, 1): the bias is the last input weight (paper p.2)."""
         return np.hstack([self.X, np.ones((self.n_samples, 1))])
+
+
+#: Largest n_samples of :func:`two_layer_dataset`: full-batch training forms n x n matrices.
+MAX_SAMPLES = 10**5
 
 
 def two_layer_dataset(name: str = "quadratic4", *, n_samples: int | None = None, seed: int = 0,
@@ -118,9 +125,10 @@ def two_layer_dataset(name: str = "quadratic4", *, n_samples: int | None = None,
       The paper's code used the first 45 images.
     """
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {name!r}")
-    if n_samples is not None and (isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < 1):
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        raise InputTypeError(f"name must be a string, got {name!r}")
+    if n_samples is not None:
+        n_samples = check_int(n_samples, "n_samples", 1, MAX_SAMPLES)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     if name == "quadratic4":
         x = np.linspace(-0.5, 0.5, 4)
@@ -143,12 +151,12 @@ def two_layer_dataset(name: str = "quadratic4", *, n_samples: int | None = None,
         d = load_digits()
         n = int(n_samples or 200)
         if n > d.data.shape[0]:
-            raise ValueError(f"n_samples must be <= {d.data.shape[0]} for digits, got {n}")
+            raise InputError(f"n_samples must be <= {d.data.shape[0]} for digits, got {n}")
         idx = np.sort(rng.choice(d.data.shape[0], n, replace=False))
         return TwoLayerData(d.data[idx] / 16.0, d.target[idx] / 9.0, name, dict(n=n, seed=int(seed), y="label/9"))
     if name == "mnist":
         if path is None:
-            raise ValueError("the mnist data set needs a local path (data 'mnist:PATH')")
+            raise InputError("the mnist data set needs a local path (data 'mnist:PATH')")
         from .data import load_mnist
 
         n = int(n_samples or 200)
@@ -157,7 +165,7 @@ def two_layer_dataset(name: str = "quadratic4", *, n_samples: int | None = None,
         X = ds.X + 0.0
         X = X - X.min(0)
         return TwoLayerData(X, ds.labels / 9.0, name, dict(n=n, seed=int(seed), y="label/9", source=str(path)))
-    raise ValueError(f"unknown data set {name!r}; known: {', '.join(TWO_LAYER_DATASETS)}")
+    raise InputError(f"unknown data set {name!r}; known: {', '.join(TWO_LAYER_DATASETS)}")
 
 
 # ------------------------------------------------------------------------------ draws
@@ -176,9 +184,7 @@ def initial_draws(width: int, in_dim: int, seed: int) -> tuple[np.ndarray, np.nd
 
 
 def _check_int(v, name, minimum=1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
+    return check_int(v, name, minimum)
 
 
 # ------------------------------------------------------------------------- result row
@@ -221,14 +227,14 @@ def angle_amplitude(a: np.ndarray, w: np.ndarray, reference: np.ndarray | None =
     a = np.asarray(a, dtype=float).reshape(-1)
     w = np.asarray(w, dtype=float)
     if w.ndim != 2 or w.shape[0] != a.shape[0]:
-        raise ValueError(f"w must be (m, d+1) with m = len(a) = {a.shape[0]}, got {w.shape}")
+        raise InputError(f"w must be (m, d+1) with m = len(a) = {a.shape[0]}, got {w.shape}")
     norm = np.linalg.norm(w, axis=1)
     amp = np.abs(a) * norm
     if w.shape[1] == 2 and reference is None:
         return np.arctan2(w[:, 1], w[:, 0]), amp
     p = np.ones(w.shape[1]) if reference is None else np.asarray(reference, dtype=float).reshape(-1)
     if p.shape[0] != w.shape[1]:
-        raise ValueError(f"reference must have length {w.shape[1]}, got {p.shape[0]}")
+        raise InputError(f"reference must have length {w.shape[1]}, got {p.shape[0]}")
     p = p / np.linalg.norm(p)
     return (w @ p) / np.where(norm > 0, norm, 1.0), amp
 
@@ -281,7 +287,7 @@ def cosine_similarity_matrix(w: np.ndarray, *, max_neurons: int = 400, amplitude
     amplitudes if ``amplitude`` is given, else a seeded random subset."""
     w = np.asarray(w, dtype=float)
     if w.ndim != 2:
-        raise ValueError(f"w must be (m, d+1), got {w.shape}")
+        raise InputError(f"w must be (m, d+1), got {w.shape}")
     if w.shape[0] > max_neurons:
         if amplitude is not None:
             idx = np.argsort(np.asarray(amplitude))[-max_neurons:]
@@ -300,15 +306,15 @@ def _device_dtype(device, dtype):
     dev = torch.device(device or "cpu")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError("device cuda requested but CUDA is not available")
-        # RD ~ 1e-3 at the linear end needs true fp32/fp64 matmuls (TF32 has ~1e-3 relative error)
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+            raise InputError("device cuda requested but CUDA is not available")
+    elif dev.type != "cpu":
+        raise InputError(f"device must be cpu or cuda[:k], got {device!r}")
     if dtype is None:
         dtype = torch.float64 if dev.type == "cpu" else torch.float32
     return dev, dtype
 
 
+@tf32_disabled()  # RD ~ 1e-3 at the linear end needs true fp32/fp64 matmuls (TF32: ~1e-3 relative error)
 def train_normalised(
     data: TwoLayerData,
     kappa: Sequence[float],
@@ -355,15 +361,15 @@ def train_normalised(
     kpp = np.asarray(kappa_prime, dtype=float).reshape(-1)
     B = kap.size
     if B == 0:
-        raise ValueError("kappa is empty")
+        raise InputError("kappa is empty")
     if kpp.size != B or len(widths) != B or len(seeds) != B:
-        raise ValueError("kappa, kappa_prime, widths and seeds must have the same length")
+        raise InputError("kappa, kappa_prime, widths and seeds must have the same length")
     if not (np.all(np.isfinite(kap)) and np.all(kap > 0) and np.all(np.isfinite(kpp)) and np.all(kpp > 0)):
-        raise ValueError("kappa and kappa_prime must be finite and > 0")
+        raise InputError("kappa and kappa_prime must be finite and > 0")
     widths = [_check_int(m, "widths") for m in widths]
     keep = [int(keep_neurons)] * B if np.ndim(keep_neurons) == 0 else [int(v) for v in keep_neurons]
     if len(keep) != B:
-        raise ValueError("keep_neurons must be an int or one int per row")
+        raise InputError("keep_neurons must be an int or one int per row")
     tol = check_positive(tol, "tol")
     step_factor = check_positive(step_factor, "step_factor")
     max_steps = _check_int(max_steps, "max_steps", minimum=0)

@@ -33,11 +33,13 @@ from __future__ import annotations
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from ._options import add_scheduler_argument, check_device, make_executor
+from l2phase.theory.checks import SEED_MAX, check_memory
+
+from ._options import add_scheduler_argument, check_device, device_memory_bytes, make_executor, prepare_out_dir
+from l2phase.theory.checks import InputError
 
 DEFAULT_OUT = "l2phase-init-diagram"
 
@@ -45,6 +47,11 @@ _GRIDS = {
     "cut": ((0.5, 0.75, 1.0, 1.25, 1.5, 1.75), (0.0,)),
     "full": ((0.5, 0.75, 1.0, 1.25, 1.5, 1.75), (-0.4, -0.2, 0.0, 0.2, 0.4)),
 }
+_MAX_GRID_POINTS = 1000
+_MAX_SEEDS = 1000
+_MAX_WIDTH = 10**8  # = InitDiagramConfig's bound (kept here: parsing the flags imports no torch)
+MAX_STEPS = 10**9
+MAX_SAMPLES = 10**5
 _CPU_WIDTHS = (1000, 2000, 5000, 10000, 20000)
 _GPU_WIDTHS = (1000, 10000, 100000, 1000000)
 
@@ -114,9 +121,9 @@ def _num(text, name):
     try:
         v = float(text)
     except (TypeError, ValueError):
-        raise ValueError(f"--{name} must be a number, got {text!r}") from None
+        raise InputError(f"--{name} must be a number, got {text!r}") from None
     if not math.isfinite(v):
-        raise ValueError(f"--{name} must be finite, got {text!r}")
+        raise InputError(f"--{name} must be finite, got {text!r}")
     return v
 
 
@@ -129,7 +136,7 @@ def run_regime(args) -> int:
     modes = [args.init is not None, any(e is not None for e in exps), any(v is not None for v in vals),
              any(c is not None for c in coords)]
     if sum(modes) != 1:
-        raise ValueError("give exactly one of --init, --alpha-exp/--beta1-exp/--beta2-exp, "
+        raise InputError("give exactly one of --init, --alpha-exp/--beta1-exp/--beta2-exp, "
                          "--alpha/--beta1/--beta2/--width, --gamma-energy/--gamma-dynamic")
     out = []
     if args.init is not None:
@@ -142,14 +149,14 @@ def run_regime(args) -> int:
             out.append(row)
     elif modes[1]:
         if any(e is None for e in exps):
-            raise ValueError("--alpha-exp, --beta1-exp and --beta2-exp are all needed")
+            raise InputError("--alpha-exp, --beta1-exp and --beta2-exp are all needed")
         s = ts.InitScaling(*(_num(e, n) for e, n in zip(exps, ("alpha-exp", "beta1-exp", "beta2-exp"))))
         row = dict(source="exponents", alpha_exp=s.alpha_exp, beta1_exp=s.beta1_exp, beta2_exp=s.beta2_exp)
         row.update(s.coordinates.as_dict())
         out.append(row)
     elif modes[2]:
         if any(v is None for v in vals):
-            raise ValueError("--alpha, --beta1, --beta2 and --width are all needed")
+            raise InputError("--alpha, --beta1, --beta2 and --width are all needed")
         al, b1, b2, m = (_num(v, n) for v, n in zip(vals, ("alpha", "beta1", "beta2", "width")))
         c = ts.init_coordinates_finite_m(al, b1, b2, m)
         row = dict(source="finite-width values", alpha=al, beta1=b1, beta2=b2, width=m,
@@ -158,7 +165,7 @@ def run_regime(args) -> int:
         out.append(row)
     else:
         if any(c is None for c in coords):
-            raise ValueError("--gamma-energy and --gamma-dynamic are both needed")
+            raise InputError("--gamma-energy and --gamma-dynamic are both needed")
         c = ts.InitCoordinates(_num(coords[0], "gamma-energy"), _num(coords[1], "gamma-dynamic"))
         row = dict(source="coordinates")
         row.update(c.as_dict())
@@ -183,19 +190,19 @@ def _parse_axis(text: str, name: str) -> tuple:
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
-            raise ValueError(f"--grid: {name} range must be a:b:n, got {text!r}")
+            raise InputError(f"--grid: {name} range must be a:b:n, got {text!r}")
         a, b = _num(parts[0], "grid"), _num(parts[1], "grid")
         try:
             n = int(parts[2])
         except ValueError:
-            raise ValueError(f"--grid: {name} range count must be an integer, got {parts[2]!r}") from None
-        if n < 1:
-            raise ValueError(f"--grid: {name} range count must be >= 1")
+            raise InputError(f"--grid: {name} range count must be an integer, got {parts[2]!r}") from None
+        if not 1 <= n <= _MAX_GRID_POINTS:
+            raise InputError(f"--grid: {name} range count must be in [1, {_MAX_GRID_POINTS}], got {n}")
         return tuple(round(float(v), 6) for v in np.linspace(a, b, n))
-    vals = tuple(_num(v, "grid") for v in text.split(",") if v.strip())
-    if not vals:
-        raise ValueError(f"--grid: empty {name} list")
-    return vals
+    items = text.split(",")
+    if not text or any(not v.strip() for v in items):
+        raise InputError(f"--grid: empty entry in the {name} list {text!r}")
+    return tuple(_num(v, "grid") for v in items)
 
 
 def parse_grid(text: str | None, device: str) -> tuple[tuple, tuple]:
@@ -206,7 +213,9 @@ def parse_grid(text: str | None, device: str) -> tuple[tuple, tuple]:
     if key in _GRIDS:
         return _GRIDS[key]
     if "x" not in key:
-        raise ValueError(f"--grid must be 'cut', 'full' or 'G x GP', got {text!r}")
+        raise InputError(f"--grid must be 'cut', 'full' or 'G x GP', got {text!r}")
+    if key.count("x") != 1:
+        raise InputError(f"--grid must be 'cut', 'full' or 'G x GP' with one 'x', got {text!r}")
     g, gp = key.split("x", 1)
     return _parse_axis(g, "gamma_energy"), _parse_axis(gp, "gamma_dynamic")
 
@@ -214,28 +223,33 @@ def parse_grid(text: str | None, device: str) -> tuple[tuple, tuple]:
 def _parse_widths(text, device):
     if text is None:
         return _GPU_WIDTHS if device.startswith("cuda") else _CPU_WIDTHS
-    try:
-        ws = tuple(int(float(v)) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"--widths must be comma-separated integers, got {text!r}") from None
-    if len(set(ws)) < 2 or min(ws) < 2:
-        raise ValueError(f"--widths needs at least two distinct widths >= 2, got {text!r}")
-    return ws
+    ws = []
+    for v in text.split(","):
+        try:
+            w = float(v)  # '1e4' is accepted
+        except ValueError:
+            w = math.nan
+        if not (math.isfinite(w) and w == int(w) and 2 <= w <= _MAX_WIDTH):
+            raise InputError(f"--widths must be comma-separated integers in [2, {_MAX_WIDTH:.0e}], got {text!r}")
+        ws.append(int(w))
+    if len(set(ws)) < 2:
+        raise InputError(f"--widths needs at least two distinct widths, got {text!r}")
+    return tuple(ws)
 
 
 def _parse_seeds(text):
     try:
         if "," in text:
-            seeds = tuple(int(v) for v in text.split(",") if v.strip())
+            seeds = tuple(int(v) for v in text.split(","))
         else:
             n = int(text)
-            if n < 1:
+            if not 1 <= n <= _MAX_SEEDS:
                 raise ValueError
             seeds = tuple(range(n))
     except ValueError:
-        raise ValueError(f"--seeds must be a positive count or a comma list of integers, got {text!r}") from None
-    if not seeds:
-        raise ValueError("--seeds is empty")
+        raise InputError(f"--seeds must be a count in [1, {_MAX_SEEDS}] or a comma list of seeds, got {text!r}") from None
+    if len(seeds) > _MAX_SEEDS or any(not 0 <= s <= SEED_MAX for s in seeds) or len(set(seeds)) != len(seeds):
+        raise InputError(f"--seeds must list at most {_MAX_SEEDS} distinct seeds in [0, {SEED_MAX}], got {text!r}")
     return seeds
 
 
@@ -249,16 +263,28 @@ def run(args) -> int:
     widths = _parse_widths(args.widths, device)
     seeds = _parse_seeds(args.seeds)
     if args.tol is None or not (args.tol > 0 and math.isfinite(args.tol)):
-        raise ValueError(f"--tol must be > 0, got {args.tol}")
-    if args.max_steps < 1:
-        raise ValueError(f"--max-steps must be >= 1, got {args.max_steps}")
-    out = Path(args.out)
-    cfg = InitDiagramConfig(
+        raise InputError(f"--tol must be > 0, got {args.tol}")
+    if not 1 <= args.max_steps <= MAX_STEPS:
+        raise InputError(f"--max-steps must be in [1, {MAX_STEPS}], got {args.max_steps}")
+    if not 0 <= args.refine <= 20:
+        raise InputError(f"--refine must be in [0, 20], got {args.refine}")
+    if args.n_samples is not None and not 1 <= args.n_samples <= MAX_SAMPLES:
+        raise InputError(f"--n-samples must be in [1, {MAX_SAMPLES}], got {args.n_samples}")
+    try:
+        cfg = InitDiagramConfig(
         gammas_energy=gammas, gammas_dynamic=gammas_p, widths=widths, seeds=seeds, data=args.data,
         n_samples=args.n_samples, asi=None if args.asi == "auto" else args.asi == "on", tol=args.tol,
         max_steps=args.max_steps, refine=args.refine, device=device, dtype=args.dtype,
-    )
-    cfg.load_data()  # fail early on a bad --data
+        )
+    except InputError as exc:  # name the flag: the grid's range depends on the widths
+        if "gammas_" in str(exc):
+            raise InputError(f"--grid/--widths: {exc}") from None
+        raise
+    data = cfg.load_data()  # fail early on a bad --data
+    check_memory(cfg.memory_estimate(data.n_samples, data.in_dim),
+                 f"--widths up to {max(widths)} on --data {args.data} (n = {data.n_samples})",
+                 limit=device_memory_bytes(device), where=f"--device {device}")
+    out = prepare_out_dir(args.out)
     log = None if args.no_progress else (lambda s: print(f"l2phase init-diagram: {s}", file=sys.stderr, flush=True))
     with RunStore.open(out, fingerprint=cfg.fingerprint(), resume=args.resume, command="init-diagram") as store, \
             make_executor(args.scheduler, "init-diagram") as executor:

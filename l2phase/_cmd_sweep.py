@@ -24,7 +24,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._options import add_scheduler_argument, check_device, make_executor, progress_bar
+from l2phase.theory.checks import InputError, check_memory
+
+from ._options import (add_scheduler_argument, check_device, device_memory_bytes, make_executor, prepare_out_dir,
+                       progress_bar)
 
 DEFAULT_OUT = "l2phase-sweep"
 
@@ -62,13 +65,16 @@ def run(args) -> int:
             print(f"{name:32s} {cfg.experiment:10s} {cfg.description}")
         return 0
     if not args.config:
-        raise ValueError("--config FILE is required (or --list for the shipped examples)")
+        raise InputError("--config FILE is required (or --list for the shipped examples)")
     from l2phase.empirical import RunStore
     from l2phase.empirical.experiments.sweep_report import write_sweep_report
 
     cfg = load_config(args.config)
     device = check_device(args.device)
-    out = Path(args.out) if args.out else Path(DEFAULT_OUT) / cfg.name
+    if device.startswith("cuda"):
+        n_bytes, detail = cfg.memory_estimate()
+        check_memory(n_bytes, f"{args.config}: {detail}", limit=device_memory_bytes(device), where=f"--device {device}")
+    out = prepare_out_dir(Path(args.out) if args.out else Path(DEFAULT_OUT) / cfg.name)
     with RunStore.open(out, fingerprint=cfg.fingerprint(device), resume=args.resume, command="sweep") as store, \
             make_executor(args.scheduler, "sweep") as executor, \
             progress_bar(not args.no_progress, f"l2phase sweep {cfg.name}", total=cfg["sweep"]["points"]) as bar:

@@ -23,6 +23,8 @@ import numpy as np
 
 from l2phase import theory
 
+from l2phase.theory.checks import InputError
+
 from .cli import CLIError
 
 
@@ -45,14 +47,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _parse_depth(text: str) -> int:
+def _parse_int(text: str, flag: str, minimum: int) -> int:
     try:
         value = int(text)
     except (TypeError, ValueError):
-        raise CLIError(f"--depth must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise CLIError(f"--depth must be a non-negative integer, got {text!r}")
+        raise CLIError(f"{flag} must be an integer >= {minimum}, got {text!r}") from None
+    if value < minimum:
+        raise CLIError(f"{flag} must be an integer >= {minimum}, got {text!r}")
     return value
+
+
+def _parse_depth(text: str) -> int:
+    return _parse_int(text, "--depth", 0)
 
 
 def _parse_float(text: str | None, name: str, *, positive: bool = False, required: bool = True) -> float | None:
@@ -71,14 +77,32 @@ def _parse_float(text: str | None, name: str, *, positive: bool = False, require
     return value
 
 
+# A --stats file is read whole; d x d matrices beyond this are not a job for a JSON file.
+_STATS_MAX_BYTES = 256 * 2**20
+
+
 def _load_stats(path: str) -> tuple[np.ndarray, np.ndarray, float]:
     file = Path(path)
+    if file.is_dir():
+        raise CLIError(f"--stats {path} is a directory, not a JSON file")
     if not file.is_file():
         raise CLIError(f"--stats file not found: {path}")
     try:
-        data = json.loads(file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CLIError(f"--stats file {path} is not valid JSON ({exc.__class__.__name__}: line {getattr(exc, 'lineno', '?')})") from None
+        size = file.stat().st_size
+        if size > _STATS_MAX_BYTES:
+            raise CLIError(f"--stats file {path} has {size} bytes, more than the {_STATS_MAX_BYTES} a statistics "
+                           "file may have")
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CLIError(f"--stats file {path} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CLIError(f"--stats file {path} is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CLIError(f"--stats file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise CLIError(f"--stats file {path} nests its JSON arrays too deeply (A is a matrix: two levels)") from None
     if not isinstance(data, dict):
         raise CLIError(f"--stats file {path} must hold a JSON object with keys A, beta, Ey2")
     missing = [k for k in ("A", "beta", "Ey2") if k not in data]
@@ -87,13 +111,30 @@ def _load_stats(path: str) -> tuple[np.ndarray, np.ndarray, float]:
     unknown = sorted(set(data) - {"A", "beta", "Ey2"})
     if unknown:
         raise CLIError(f"--stats file {path} has unknown key(s): {', '.join(unknown)}")
-    try:
-        A = np.asarray(data["A"], dtype=float)
-        beta = np.asarray(data["beta"], dtype=float)
-        ey2 = float(data["Ey2"])
-    except (TypeError, ValueError):
-        raise CLIError(f"--stats file {path}: A, beta and Ey2 must be numbers / nested lists of numbers") from None
-    return A, beta, ey2
+    arrays = []
+    for key, ndims in (("A", (0, 2)), ("beta", (1, 2))):
+        try:
+            arr = np.asarray(data[key], dtype=float)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            raise CLIError(f"--stats file {path}: {key} must be a (nested) list of numbers") from None
+        if arr.ndim not in ndims:
+            raise CLIError(f"--stats file {path}: {key} must have {' or '.join(map(str, ndims))} dimensions, "
+                           f"got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise CLIError(f"--stats file {path}: {key} contains a non-finite or out-of-range number")
+        arrays.append(arr)
+    ey2 = data["Ey2"]
+    if isinstance(ey2, bool) or not isinstance(ey2, (int, float)) or not math.isfinite(float(ey2)):
+        raise CLIError(f"--stats file {path}: Ey2 must be a finite number, got {ey2!r}")
+    A, beta = arrays
+    if np.abs(A).max(initial=0.0) > _STATS_MAX_ABS or np.abs(beta).max(initial=0.0) > _STATS_MAX_ABS:
+        raise CLIError(f"--stats file {path}: entries of A and beta must be at most {_STATS_MAX_ABS:g} in "
+                       "magnitude (products of them must stay in floating-point range); rescale the data")
+    return A, beta, float(ey2)
+
+
+# |A_ij|, |beta_i| <= 1e150: products such as beta^T A^-1 beta and A^2 stay finite
+_STATS_MAX_ABS = 1e150
 
 
 def _clean(value: Any) -> Any:
@@ -104,23 +145,31 @@ def _clean(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     depth = _parse_depth(args.depth)
+    if args.latex:
+        from l2phase.theory.derivation import SYMBOLIC_MAX_DEPTH
+
+        if depth > SYMBOLIC_MAX_DEPTH:
+            raise CLIError(f"--latex derives the closed forms with sympy, limited to --depth <= {SYMBOLIC_MAX_DEPTH}, "
+                           f"got {depth} (drop --latex: the numbers hold for any depth)")
     noise = _parse_float(args.noise, "--noise", required=False) or 0.0
-    width = None
-    if args.width is not None:
-        try:
-            width = int(args.width)
-        except ValueError:
-            raise CLIError(f"--width must be a positive integer, got {args.width!r}") from None
-        if width < 1:
-            raise CLIError(f"--width must be a positive integer, got {args.width!r}")
+    width = None if args.width is None else _parse_int(args.width, "--width", 1)
     if noise > 0 and width is None:
         raise CLIError("--noise needs --width (the hidden width d in (1 + sigma^2/d)^D)")
+    if noise > 0:
+        try:
+            theory.noise_factor(noise, width, depth)
+        except InputError as exc:
+            raise CLIError(f"--noise {args.noise} with --width {args.width} and --depth {args.depth}: the factor "
+                           "(1 + sigma^2/width)^depth multiplying A is out of floating-point range") from exc
 
     if args.stats is not None:
         if args.a is not None or args.c is not None:
             raise CLIError("give either --stats FILE or --a/--c, not both")
         A, beta, ey2 = _load_stats(args.stats)
-        trans = theory.transitions(A, beta, ey2, depth, noise_sigma2=noise, width=width)
+        try:
+            trans = theory.transitions(A, beta, ey2, depth, noise_sigma2=noise, width=width)
+        except InputError as exc:  # name the file the statistics came from
+            raise CLIError(f"--stats file {args.stats}: {exc}") from None
         out = {
             "depth": depth,
             "n_outputs": 1 if np.ndim(beta) == 1 else int(np.shape(beta)[1]),
@@ -137,12 +186,22 @@ def run(args: argparse.Namespace) -> int:
     a = _parse_float(args.a, "--a", positive=True)
     c = _parse_float(args.c, "--c")
     ey2 = _parse_float(args.ey2, "--ey2", required=False)
+    c2_over_a = c * c / a if math.isfinite(c * c) else c * (c / a)
+    if not math.isfinite(c2_over_a):
+        raise CLIError(f"--c {args.c} with --a {args.a} is out of floating-point range (c^2/a overflows); "
+                       "rescale the data")
     if ey2 is None:
-        ey2 = c * c / a
+        ey2 = c2_over_a
     if noise > 0:
         a = a * theory.noise_factor(noise, width, depth)
+        if not math.isfinite(a):
+            raise CLIError(f"--a {args.a} times the noise factor of --noise {args.noise} is out of floating-point range")
         ey2 = max(ey2, c * c / a)
-    cp = theory.critical_point(depth, a, c, ey2)
+    try:
+        cp = theory.critical_point(depth, a, c, ey2)
+    except InputError as exc:  # name the flags, not the function's arguments
+        raise CLIError(f"--depth {args.depth} --a {args.a} --c {args.c}"
+                       + (f" --ey2 {args.ey2}" if args.ey2 is not None else "") + f": {exc}") from None
     out = {k: _clean(v) for k, v in cp.to_dict().items()}
     out["noise_sigma2"] = noise
     if args.latex:

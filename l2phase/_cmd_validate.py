@@ -20,11 +20,11 @@ Exit status 0 when every prediction is confirmed, 1 otherwise (2 for invalid inp
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 
-from ._options import add_scheduler_argument, check_device, make_executor, progress_bar
+from ._options import add_scheduler_argument, check_device, make_executor, parse_seed, prepare_out_dir, progress_bar
+from l2phase.theory.checks import InputError
 
 DEFAULT_OUT = "l2phase-report"
 
@@ -54,11 +54,16 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="reuse finished gamma points in --out")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     p.add_argument("--quick", action="store_true", help="smaller run (coarser grids), about 30 s")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data and every initialisation")
+    p.add_argument("--seed", default="0", help="seed of the data and every initialisation")
     p.add_argument("--depths", default=None, help="comma-separated depths D >= 1 (default 1,2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_scheduler_argument(p)
     p.set_defaults(func=run)
+
+
+# deep linear nets of D + 1 layers; the same bound as ValidationConfig's (kept here so that
+# parsing the flags does not import torch)
+MAX_VALIDATION_DEPTH = 32
 
 
 def _parse_depths(text):
@@ -67,9 +72,9 @@ def _parse_depths(text):
     try:
         ds = tuple(int(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise ValueError(f"--depths must be comma-separated integers, got {text!r}") from None
-    if not ds or any(d < 1 for d in ds):
-        raise ValueError(f"--depths must be integers >= 1, got {text!r}")
+        raise InputError(f"--depths must be comma-separated integers, got {text!r}") from None
+    if not ds or any(not 1 <= d <= MAX_VALIDATION_DEPTH for d in ds):
+        raise InputError(f"--depths must be integers in [1, {MAX_VALIDATION_DEPTH}], got {text!r}")
     return ds
 
 
@@ -78,10 +83,11 @@ def run(args) -> int:
     from l2phase.empirical.experiments.validation import ValidationConfig, run_validation
 
     depths = _parse_depths(args.depths)
+    seed = parse_seed(args.seed)
     device = check_device(args.device)
-    out = Path(args.out)
-    kw = dict(depths=depths, seed=args.seed, device=None if device == "cpu" else device)
+    kw = dict(depths=depths, seed=seed, device=None if device == "cpu" else device)
     cfg = ValidationConfig.quick_config(**kw) if args.quick else ValidationConfig(**kw)
+    out = prepare_out_dir(args.out)
     fingerprint = run_fingerprint("validate", cfg.to_dict(), device=device, dtype="float64")
     with RunStore.open(out, fingerprint=fingerprint, resume=args.resume, command="validate") as store, \
             make_executor(args.scheduler, "validate") as executor, \

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
+
+from l2phase.theory.checks import SEED_MAX, InputError, physical_memory_bytes
 
 
 def add_scheduler_argument(parser: argparse.ArgumentParser) -> None:
@@ -53,17 +57,64 @@ def _warn_oversubscription(scheduler: str, command: str) -> None:
               file=sys.stderr)
 
 
-def check_device(name: str) -> str:
-    """A torch device name that exists here (``--device``), else ValueError."""
+def check_device(name: str, flag: str = "--device") -> str:
+    """A torch device that l2phase can run on here (``--device``), else :class:`InputError`.
+
+    Only ``cpu`` and ``cuda[:k]`` are supported (``meta`` holds no data; ``mps`` and the
+    others lack the float64 kernels the sweeps use); a CUDA device must exist.
+    """
     import torch
 
     try:
         dev = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"--device: unknown torch device {name!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but CUDA is not available")
+    except (RuntimeError, TypeError, ValueError):
+        raise InputError(f"{flag}: unknown torch device {name!r} (use cpu or cuda[:k])") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise InputError(f"{flag} {name}: l2phase runs on cpu or cuda[:k] devices only")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"{flag} {name} requested but CUDA is not available")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"{flag} {name}: there are only {torch.cuda.device_count()} CUDA device(s)")
     return name
+
+
+def device_memory_bytes(name: str) -> int | None:
+    """Memory of a checked device: the GPU's total memory for cuda, physical RAM for cpu."""
+    if name.startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.get_device_properties(torch.device(name)).total_memory)
+    return physical_memory_bytes()
+
+
+def prepare_out_dir(out, flag: str = "--out") -> Path:
+    """Create the output directory and check that files can be written in it.
+
+    An existing file, a read-only file system or a missing permission is an
+    :class:`InputError` naming ``flag`` and the path (before any compute starts).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{flag} {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".l2phase-write-test-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{flag} {out}: cannot write there ({exc.strerror or exc})") from None
+    return out
+
+
+def parse_seed(text, flag: str = "--seed") -> int:
+    """A seed flag: an integer in [0, 2**32 - 1], checked before any compute."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= SEED_MAX:
+        raise InputError(f"{flag} must be an integer in [0, {SEED_MAX}], got {text!r}")
+    return value
 
 
 @contextmanager

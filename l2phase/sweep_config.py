@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from l2phase.theory.checks import InputError
+from l2phase.theory.checks import SEED_MAX, InputError, InputFileNotFoundError, check_memory
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,6 +39,15 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["ConfigError", "ExperimentConfig", "load_config", "parse_config", "example_configs", "CONFIG_DIR"]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+# Upper bounds of the integer keys (after ``scale``): sizes beyond them are typing mistakes
+# that would run for days or allocate terabytes; the memory estimate below checks the rest.
+_MAX = {
+    "points": 10**5, "chunk_size": 10**5, "max_steps": 10**8, "max_polish": 10**5, "n_probes": 10**5,
+    "exact_max_params": 10**5, "n_train": 10**7, "n_test": 10**7, "n_components": 10**5, "depth": 100,
+    "width": 10**6, "latent_dim": 10**4, "hidden": 10**6, "n_noise": 10**4, "inits": 100, "spectrum": 10**4,
+}
+_MAX_SCALE = 1e4
 
 
 class ConfigError(InputError):
@@ -146,12 +155,16 @@ def _check_value(section: str, key: str, value: Any, kind: str, constraint) -> A
     if kind == "floats":
         if not isinstance(value, list) or not value:
             raise ConfigError(f"{where} must be a non-empty list of numbers, got {value!r}")
+        if len(value) > _MAX.get(key, 10**4):
+            raise ConfigError(f"{where} must have at most {_MAX.get(key, 10**4)} entries, got {len(value)}")
         return [_check_value(section, f"{key}[{i}]", v, "float", constraint) for i, v in enumerate(value)]
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where} must be an integer {constraint or ''}".rstrip() + f", got {value!r}")
         if constraint and value < int(constraint.split()[1]):
             raise ConfigError(f"{where} must be an integer {constraint}, got {value!r}")
+        if key in _MAX and value > _MAX[key]:
+            raise ConfigError(f"{where} must be an integer <= {_MAX[key]}, got {value!r}")
         return value
     # float (integers accepted)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -196,6 +209,36 @@ class ExperimentConfig:
         conf = {k: v for k, v in self.to_dict().items() if k not in ("name", "description")}
         return run_fingerprint("sweep", conf, device=device, dtype="float64")
 
+    def memory_estimate(self) -> tuple[float, str]:
+        """(bytes, what) the experiment needs at its peak, roughly (within a factor of ~3).
+
+        One work unit trains chunk_size x len(inits) nets at once: their parameters with the
+        optimiser's state (~6 P floats each), the activations of the full batch (~3 per
+        hidden unit, forward and backward) and the curvature (exact: P x P per net;
+        matrix-free: n_probes x P per net); plus the data (train and test, and MNIST's raw
+        784 pixels per image).  float64 throughout.
+        """
+        d, m, sw, cv = (self.sections[k] for k in ("data", "model", "sweep", "curvature"))
+        n = d["n_train"] + d.get("n_test", 0)
+        if self.experiment == "classifier":
+            k_in, k_out, depth, width = d["n_components"], 10, m["depth"], m["width"]
+            P = k_in * width + (depth - 1) * width * width + width * k_out + (depth * width + k_out) * m["bias"]
+            hidden = depth * width
+        else:
+            k_in = len(d["spectrum"]) if d["source"] == "synthetic" else d["n_components"]
+            lat, h = m["latent_dim"], m["hidden"]
+            P = 3 * k_in * lat + lat if h == 0 else 2 * k_in * h + 3 * h * lat + 4 * h + k_in + 2 * lat
+            hidden = (2 * h + 3 * lat) * (1 if h == 0 else m["n_noise"])
+        B = sw["chunk_size"] * len(sw["inits"])
+        curvature = {"none": 0, "matrix_free": cv["n_probes"] * P}.get(cv["method"], P * P)
+        if cv["method"] == "auto" and P > cv["exact_max_params"]:
+            curvature = cv["n_probes"] * P
+        raw = 70000 * 784 if d["source"] == "mnist" else 0
+        floats = B * (6.0 * P + 3.0 * d["n_train"] * hidden + curvature) + n * (k_in + 10) + raw
+        detail = (f"{B} nets of P = {P} parameters trained at once ([sweep] chunk_size x len(inits)) on "
+                  f"[data] n_train = {d['n_train']} samples")
+        return 8.0 * floats, detail
+
     def grid(self):
         """The swept values (gamma or beta), ascending."""
         import numpy as np
@@ -234,9 +277,11 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> ExperimentCon
     if not isinstance(description, str):
         raise ConfigError(f"description must be a string, got {description!r}")
     seed = doc.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"seed must be an integer in [0, {SEED_MAX}], got {seed!r}")
     scale = _check_value(None, "scale", doc.get("scale", 1.0), "float", _POS)
+    if scale > _MAX_SCALE:
+        raise ConfigError(f"scale must be <= {_MAX_SCALE:g}, got {scale!r}")
     sections: dict[str, dict[str, Any]] = {}
     for sec, keys in schema.items():
         given = doc.get(sec, {})
@@ -267,7 +312,10 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> ExperimentCon
     if exp == "vae" and sections["data"]["source"] != "synthetic" and \
             sections["model"]["latent_dim"] > sections["data"]["n_components"]:
         raise ConfigError(f"[model] latent_dim must be <= [data] n_components = {sections['data']['n_components']}")
-    return ExperimentConfig(exp, name, seed, scale, sections, description, raw, source)
+    cfg = ExperimentConfig(exp, name, seed, scale, sections, description, raw, source)
+    n_bytes, detail = cfg.memory_estimate()
+    check_memory(n_bytes, detail)
+    return cfg
 
 
 def _apply_scale(exp: str, sections: dict, scale: float) -> None:
@@ -275,7 +323,11 @@ def _apply_scale(exp: str, sections: dict, scale: float) -> None:
         return
 
     def up(sec, key):
-        sections[sec][key] = max(1, int(round(sections[sec][key] * scale)))
+        value = max(1, int(round(sections[sec][key] * scale)))
+        if value > _MAX[key]:
+            raise ConfigError(f"[{sec}] {key} = {sections[sec][key]} times scale = {scale:g} is {value}, more than "
+                              f"the {_MAX[key]} allowed")
+        sections[sec][key] = value
 
     up("data", "n_train")
     up("sweep", "points")
@@ -294,17 +346,24 @@ def load_config(path) -> ExperimentConfig:
         if p.parent == Path(".") and shipped.exists():
             p = shipped
         else:
-            raise FileNotFoundError(f"no configuration file {path} (shipped examples: "
+            raise InputFileNotFoundError(f"no configuration file {path} (shipped examples: "
                                     f"{', '.join(example_configs())})")
     if p.is_dir():
         raise ConfigError(f"{p} is a directory, not a TOML file")
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: nests its tables or arrays too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: not a UTF-8 text file") from None
-    return parse_config(doc, str(p))
+    try:
+        return parse_config(doc, str(p))
+    except ConfigError as exc:  # name the file as well as the key
+        raise ConfigError(f"{p}: {exc}") from None
 
 
 def example_configs() -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .sweep_config import ExperimentConfig
+from l2phase.theory.checks import InputError
 
 __all__ = ["run_experiment", "build_data"]
 
@@ -45,7 +46,7 @@ def build_data(cfg: ExperimentConfig):
         return empirical.synthetic_autoencoder(d["n_train"], d["spectrum"], seed=cfg.seed)
     if d["source"] == "digits":
         if d["n_train"] > 1797:
-            raise ValueError(f"[data] n_train must be <= 1797 for digits, got {d['n_train']}")
+            raise InputError(f"[data] n_train must be <= 1797 for digits, got {d['n_train']}")
         base = empirical.load_digits_dataset(d["n_train"], n_components=d["n_components"], whiten=d["whiten"],
                                              seed=cfg.seed)
     else:

@@ -51,6 +51,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from ._cp_kernels import bootstrap_splits, pelt_rss
+from l2phase.theory.checks import InputError, InputTypeError, check_int, check_seed
 
 __all__ = ["ChangePoint", "ChangePointDetector", "detect_change_points", "SEGMENT_DEGREES"]
 
@@ -105,19 +106,19 @@ def _check_curve(gamma, y) -> tuple[np.ndarray, np.ndarray]:
         g = np.asarray(gamma, dtype=float)
         yy = np.asarray(y, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError("gamma and y must be numeric 1-D arrays") from None
+        raise InputTypeError("gamma and y must be numeric 1-D arrays") from None
     if g.ndim != 1:
-        raise ValueError(f"gamma must be a 1-D grid, got shape {g.shape}")
+        raise InputError(f"gamma must be a 1-D grid, got shape {g.shape}")
     if g.size == 0:
-        raise ValueError("gamma is empty")
+        raise InputError("gamma is empty")
     if yy.shape != g.shape:
-        raise ValueError(f"y must have the shape of gamma {g.shape}, got {yy.shape}")
+        raise InputError(f"y must have the shape of gamma {g.shape}, got {yy.shape}")
     if not np.all(np.isfinite(g)):
-        raise ValueError("gamma contains NaN or inf")
+        raise InputError("gamma contains NaN or inf")
     if not np.all(np.isfinite(yy)):
-        raise ValueError("y contains NaN or inf")
+        raise InputError("y contains NaN or inf")
     if g.size > 1 and np.any(np.diff(g) <= 0):
-        raise ValueError("gamma must be strictly increasing (sort the curve first)")
+        raise InputError("gamma must be strictly increasing (sort the curve first)")
     return g, yy
 
 
@@ -216,29 +217,28 @@ class ChangePointDetector:
     ) -> None:
         if isinstance(segment, str):
             if segment not in SEGMENT_DEGREES:
-                raise ValueError(f"segment must be one of {sorted(SEGMENT_DEGREES)} or an int, got {segment!r}")
+                raise InputError(f"segment must be one of {sorted(SEGMENT_DEGREES)} or an int, got {segment!r}")
             degree = SEGMENT_DEGREES[segment]
         elif isinstance(segment, (int, np.integer)) and not isinstance(segment, bool) and 0 <= segment <= 3:
             degree = int(segment)
         else:
-            raise ValueError(f"segment must be one of {sorted(SEGMENT_DEGREES)} or an int 0..3, got {segment!r}")
+            raise InputError(f"segment must be one of {sorted(SEGMENT_DEGREES)} or an int 0..3, got {segment!r}")
         if isinstance(penalty, str):
             if penalty != "bic":
-                raise ValueError(f"penalty must be 'bic' or a positive float, got {penalty!r}")
+                raise InputError(f"penalty must be 'bic' or a positive float, got {penalty!r}")
         else:
             penalty = float(penalty)
             if not np.isfinite(penalty) or penalty <= 0:
-                raise ValueError(f"penalty must be 'bic' or a positive float, got {penalty!r}")
-        if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < degree + 1:
-            raise ValueError(f"min_size must be an integer >= degree + 1 = {degree + 1}, got {min_size!r}")
+                raise InputError(f"penalty must be 'bic' or a positive float, got {penalty!r}")
+        min_size = check_int(min_size, f"min_size (>= degree + 1 = {degree + 1})", degree + 1)
         if x_scale not in ("linear", "log"):
-            raise ValueError(f"x_scale must be 'linear' or 'log', got {x_scale!r}")
+            raise InputError(f"x_scale must be 'linear' or 'log', got {x_scale!r}")
         if sigma is not None:
             sigma = float(sigma)
             if not np.isfinite(sigma) or sigma <= 0:
-                raise ValueError(f"sigma must be a positive float, got {sigma!r}")
-        if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 0:
-            raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
+                raise InputError(f"sigma must be a positive float, got {sigma!r}")
+        n_bootstrap = check_int(n_bootstrap, "n_bootstrap", 0, 10**6)
+        seed = check_seed(seed)
         self.segment = segment
         self.degree = degree
         self.continuous = bool(continuous)
@@ -256,7 +256,7 @@ class ChangePointDetector:
         g, yy = _check_curve(gamma, y)
         if self.x_scale == "log":
             if np.any(g <= 0):
-                raise ValueError("x_scale='log' needs gamma > 0 everywhere")
+                raise InputError("x_scale='log' needs gamma > 0 everywhere")
             x = np.log(g)
         else:
             x = g.copy()

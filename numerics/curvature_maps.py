@@ -22,9 +22,10 @@ from typing import Sequence
 
 import numpy as np
 
-from l2phase.theory.checks import check_depth, check_nonnegative, check_positive
+from l2phase.theory.checks import check_depth, check_nonnegative, check_scalar_stats
 
 from .landscape_ricci import ricci_scalar_batched
+from l2phase.theory.checks import InputError
 
 __all__ = ["chain_gradient_hessian", "curvature_map"]
 
@@ -36,7 +37,7 @@ def chain_gradient_hessian(theta, gamma: float, a: float = 1.0, c: float = 1.0) 
     """
     th = np.atleast_2d(np.asarray(theta, dtype=float))
     if th.ndim != 2 or th.shape[1] < 1:
-        raise ValueError(f"theta must have shape (N, P), got {np.shape(theta)}")
+        raise InputError(f"theta must have shape (N, P), got {np.shape(theta)}")
     N, P = th.shape
     idx = np.arange(P)
     p = np.prod(th, axis=1)
@@ -89,19 +90,17 @@ def curvature_map(
     """
     depth = check_depth(depth, minimum=1)
     gamma = check_nonnegative(gamma, "gamma")
-    a = check_positive(a, "a")
-    c = check_nonnegative(c, "c")
-    check_nonnegative(ey2, "ey2")
+    a, c, _ = check_scalar_stats(a, c, ey2)
     if landscape not in ("loss", "error"):
-        raise ValueError(f"landscape must be 'loss' or 'error', got {landscape!r}")
+        raise InputError(f"landscape must be 'loss' or 'error', got {landscape!r}")
     P = depth + 1
     if len(grid_axes) != P:
-        raise ValueError(f"grid_axes must hold P = depth + 1 = {P} axes, got {len(grid_axes)}")
+        raise InputError(f"grid_axes must hold P = depth + 1 = {P} axes, got {len(grid_axes)}")
     axes = []
     for k, ax in enumerate(grid_axes):
         arr = np.asarray(ax, dtype=float)
         if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-            raise ValueError(f"grid_axes[{k}] must be a non-empty finite 1-D array")
+            raise InputError(f"grid_axes[{k}] must be a non-empty finite 1-D array")
         axes.append(arr)
     mesh = np.meshgrid(*axes, indexing="ij")
     pts = np.stack([m.ravel() for m in mesh], axis=1)

@@ -41,10 +41,11 @@ from scipy.interpolate import CubicSpline
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
-from l2phase.theory.checks import check_depth, check_nonnegative, check_positive
+from l2phase.theory.checks import check_depth, check_positive, check_scalar_stats
 
 from . import _ft_kernels as _k
 from .free_energy import free_energy
+from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
     "ThermalCurve",
@@ -88,19 +89,15 @@ class ThermalCurve:
 def _check(gamma, temperature, depth, a, c, ey2):
     depth = check_depth(depth)
     T = check_positive(temperature, "temperature")
-    a = check_positive(a, "a")
-    c = check_nonnegative(c, "c")
-    ey2 = check_nonnegative(ey2, "ey2")
-    if ey2 < c * c / a * (1 - 1e-12):
-        raise ValueError(f"ey2={ey2} must be >= c^2/a={c * c / a} (Cauchy-Schwarz)")
+    a, c, ey2 = check_scalar_stats(a, c, ey2)
     try:
         g = np.atleast_1d(np.asarray(gamma, dtype=float))
     except (TypeError, ValueError):
-        raise TypeError("gamma must be a number or a 1-D array of numbers") from None
+        raise InputTypeError("gamma must be a number or a 1-D array of numbers") from None
     if g.ndim != 1 or g.size == 0:
-        raise ValueError("gamma must be a non-empty 1-D array")
+        raise InputError("gamma must be a non-empty 1-D array")
     if not np.all(np.isfinite(g)) or np.any(g <= 0):
-        raise ValueError("gamma must be finite and > 0 (Z diverges at gamma = 0 for P >= 2)")
+        raise InputError("gamma must be finite and > 0 (Z diverges at gamma = 0 for P >= 2)")
     return g, T, depth, a, c, ey2
 
 
@@ -145,7 +142,7 @@ def thermal_quadrature(
     g, T, depth, a, c, ey2 = _check(gamma, temperature, depth, a, c, ey2)
     P = depth + 1
     if P > 3:
-        raise ValueError(f"thermal_quadrature handles P = depth + 1 <= 3 parameters, got depth={depth}; "
+        raise InputError(f"thermal_quadrature handles P = depth + 1 <= 3 parameters, got depth={depth}; "
                          "use thermal_reduced or thermal_sampler")
     F = np.empty(g.size)
     m1 = np.empty(g.size)
@@ -414,14 +411,14 @@ def susceptibility_peak(
 
     fn = {"reduced": thermal_reduced, "quadrature": thermal_quadrature}.get(method)
     if fn is None:
-        raise ValueError(f"method must be 'reduced' or 'quadrature', got {method!r}")
+        raise InputError(f"method must be 'reduced' or 'quadrature', got {method!r}")
     if bracket is None:
         ts = locate_transitions(check_depth(depth, minimum=1), a=a, c=c, ey2=ey2)
         gc = ts[0].gamma_c
         bracket = (0.3 * gc, 2.0 * gc)
     lo, hi = map(float, bracket)
     if not 0 < lo < hi:
-        raise ValueError(f"bracket must satisfy 0 < lo < hi, got {bracket}")
+        raise InputError(f"bracket must satisfy 0 < lo < hi, got {bracket}")
     grid = np.linspace(lo, hi, n_scan)
     chi = fn(grid, temperature, depth, a, c, ey2).susceptibility
     j = int(np.argmax(chi))
@@ -489,13 +486,13 @@ def escape_times(
     gamma = check_positive(gamma, "gamma")
     Ts = np.atleast_1d(np.asarray(temperatures, dtype=float))
     if Ts.ndim != 1 or Ts.size < 2 or np.any(~np.isfinite(Ts)) or np.any(Ts <= 0):
-        raise ValueError("temperatures must be a 1-D array of at least two values > 0")
+        raise InputError("temperatures must be a 1-D array of at least two values > 0")
     P = depth + 1
     fe = free_energy(np.array([gamma]), depth, a=a, c=c, ey2=ey2)
     mn = next(b for b in fe.branches if b.kind == "min")
     sd = next((b for b in fe.branches if b.kind == "saddle"), None)
     if sd is None or not (np.isfinite(mn.loss[0]) and np.isfinite(sd.loss[0])):
-        raise ValueError(f"gamma={gamma} has no metastable learning minimum and saddle (beyond the spinodal?)")
+        raise InputError(f"gamma={gamma} has no metastable learning minimum and saddle (beyond the spinodal?)")
     barrier = float(sd.loss[0] - mn.loss[0])
     b_min = np.sqrt(mn.param_norm_sq[0] / P)
     b_s = np.sqrt(sd.param_norm_sq[0] / P)

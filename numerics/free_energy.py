@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from l2phase.theory.checks import check_data_stats, check_depth, check_gamma, check_nonnegative, check_positive
+from l2phase.theory.checks import check_data_stats, check_depth, check_gamma, check_scalar_stats
 
 from . import _fe_kernels as _k
+from l2phase.theory.checks import InputError
 
 __all__ = [
     "Branch",
@@ -169,9 +170,7 @@ class ReducedLossModel:
     @classmethod
     def scalar(cls, depth: int, a: float = 1.0, c: float = 1.0, ey2: float = 1.0) -> "ReducedLossModel":
         """L(b) = a b^(2n) - 2 c b^n + E[y^2] + n gamma b^2 (A = a, beta = c)."""
-        a = check_positive(a, "a")
-        c = check_nonnegative(c, "c")
-        ey2 = check_nonnegative(ey2, "ey2")
+        a, c, ey2 = check_scalar_stats(a, c, ey2)
         return cls(depth, np.array([a]), np.array([c * c]), ey2)
 
     @classmethod
@@ -179,7 +178,7 @@ class ReducedLossModel:
         """One output: A = E[x x^T] (SPD), beta = E[x y] (vector)."""
         A, beta, ey2 = check_data_stats(A, beta, ey2)
         if beta.shape[1] != 1:
-            raise ValueError("ReducedLossModel.from_data takes one output; use free_energy_general for several")
+            raise InputError("ReducedLossModel.from_data takes one output; use free_energy_general for several")
         alpha, Q = np.linalg.eigh(A)
         bt = Q.T @ beta[:, 0]
         return cls(depth, alpha, bt * bt, ey2)
@@ -302,7 +301,7 @@ class ReducedLossModel:
         g = check_gamma(gamma, "gamma", sorted_grid=True)
         g = np.atleast_1d(g)
         if g.size < 2:
-            raise ValueError("gamma needs at least two points to bracket a transition")
+            raise InputError("gamma needs at least two points to bracket a transition")
         fe = self.sweep(g)
         s1 = max(float(np.max(np.abs(fe.param_norm_sq))), 1e-300)
         s2 = max(float(np.max(np.abs(fe.d2loss[np.isfinite(fe.d2loss)]), initial=0.0)), 1e-300)
@@ -388,9 +387,7 @@ def free_energy_lean(gamma, depth: int, a: float = 1.0, c: float = 1.0, ey2: flo
     (loss, param_norm_sq, d2loss) arrays (the rows of one (3, m) array).
     """
     depth = check_depth(depth)
-    a = check_positive(a, "a")
-    c = check_nonnegative(c, "c")
-    ey2 = check_nonnegative(ey2, "ey2")
+    a, c, ey2 = check_scalar_stats(a, c, ey2)
     if (
         isinstance(gamma, np.ndarray)
         and gamma.dtype == np.float64
@@ -476,7 +473,7 @@ def locate_transitions(
     """
     if A is not None or beta is not None:
         if A is None or beta is None:
-            raise ValueError("give both A and beta (or neither, with a and c)")
+            raise InputError("give both A and beta (or neither, with a and c)")
         models, _ = _modes(depth, A, beta, ey2)
     else:
         models = [ReducedLossModel.scalar(depth, 1.0 if a is None else a, 1.0 if c is None else c, ey2)]

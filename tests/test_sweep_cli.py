@@ -97,7 +97,7 @@ def test_there_are_examples_for_every_experiment():
         ({"sweep": {"inits": [0.5, "x"]}}, r"\[sweep\] inits\[1\] must be a finite number"),
         ({"sweep": 3}, r"\[sweep\] must be a table"),
         ({"experiment": "gan"}, "experiment must be one of"),
-        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"seed": -1}, "seed must be an integer in \\[0, "),
         ({"scale": 0}, "scale must be > 0"),
         ({"data": {"n_train": 1500, "n_test": 400}}, "1797"),
     ],

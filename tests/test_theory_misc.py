@@ -43,8 +43,10 @@ def test_converter_bad_input():
         gamma_from_weight_decay(0.1, optimizer="rmsprop")
     with pytest.raises(TypeError, match="n_samples"):
         gamma_from_weight_decay(0.1, reduction="sum")
-    with pytest.raises(TypeError, match="n_outputs"):
+    with pytest.raises(ValueError, match="n_outputs"):  # a wrong value (InputError)
         gamma_from_weight_decay(0.1, n_outputs=0)
+    with pytest.raises(TypeError, match="n_outputs"):  # a wrong type (InputTypeError)
+        gamma_from_weight_decay(0.1, n_outputs=1.5)
 
 
 @pytest.mark.parametrize("k", [1, 3])

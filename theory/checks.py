@@ -8,17 +8,30 @@ theory <- numerics <- empirical <- l2phase).
 
 from __future__ import annotations
 
+import math
 import numbers
-from typing import Any
+import os
+from typing import Any, Sequence
 
 import numpy as np
 
 __all__ = [
     "InputError",
     "InputTypeError",
+    "InputFileNotFoundError",
     "InvalidCovarianceError",
     "NotConvergedError",
     "check_depth",
+    "check_int",
+    "check_seed",
+    "check_choice",
+    "check_type",
+    "check_scalar_stats",
+    "check_memory",
+    "physical_memory_bytes",
+    "format_bytes",
+    "SEED_MAX",
+    "check_real",
     "check_positive",
     "check_nonnegative",
     "check_gamma",
@@ -40,12 +53,125 @@ class InputTypeError(InputError, TypeError):
     """An input of the wrong type (also a ``TypeError``)."""
 
 
+class InputFileNotFoundError(InputError, FileNotFoundError):
+    """A file or directory named by the user does not exist (also a ``FileNotFoundError``)."""
+
+
 class InvalidCovarianceError(InputError):
     """A covariance (second-moment) matrix is not square, symmetric, finite or positive definite."""
 
 
 class NotConvergedError(RuntimeError):
     """An iterative solver stopped before reaching its stated tolerance."""
+
+
+# Seeds feed numpy's and torch's generators; torch.Generator.manual_seed takes at most
+# 2**64 - 1 and several seeds are derived by adding offsets, so the bound leaves room.
+SEED_MAX = 2**32 - 1
+
+
+def check_int(x: Any, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``x`` as ``int`` after checking it is an integer in [minimum, maximum].
+
+    Bools and floats are refused (``InputTypeError``), also integral ones: a count or an
+    index is an integer.  numpy integers are accepted.
+
+    Raises
+    ------
+    InputTypeError
+        If ``x`` is not an integer.
+    InputError
+        If ``x`` lies outside [minimum, maximum] (either bound may be None).
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+        raise InputTypeError(f"{name} must be an integer{_range_text(minimum, maximum)}, got {x!r}")
+    x = int(x)
+    if (minimum is not None and x < minimum) or (maximum is not None and x > maximum):
+        raise InputError(f"{name} must be an integer{_range_text(minimum, maximum)}, got {x}")
+    return x
+
+
+def _range_text(minimum: int | None, maximum: int | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f" in [{minimum}, {maximum}]"
+    if minimum is not None:
+        return f" >= {minimum}"
+    if maximum is not None:
+        return f" <= {maximum}"
+    return ""
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """A random seed: an integer in [0, SEED_MAX] (numpy and torch generators take it)."""
+    return check_int(seed, name, 0, SEED_MAX)
+
+
+def check_type(x: Any, types: type | tuple[type, ...], name: str) -> Any:
+    """Return ``x`` if it is an instance of ``types``, else raise ``InputTypeError`` naming ``name``."""
+    if not isinstance(x, types):
+        wanted = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
+        raise InputTypeError(f"{name} must be a {wanted}, got {type(x).__name__} {_short_repr(x)}")
+    return x
+
+
+def _short_repr(x: Any, limit: int = 60) -> str:
+    r = repr(x)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices`` (compared with ==), else raise ``InputError``."""
+    try:
+        ok = any(value == c and type(value) is type(c) for c in choices)
+    except Exception:  # e.g. an array compared with a string
+        ok = False
+    if not ok:
+        raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def physical_memory_bytes() -> int | None:
+    """Total physical memory of this machine in bytes (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes as a short human-readable string (1024-based units)."""
+    if not math.isfinite(n):
+        return "an unbounded amount"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024.0
+    return f"{n:.3g} EiB"  # pragma: no cover
+
+
+def check_memory(n_bytes: float, what: str, limit: float | None = None, where: str = "this machine") -> float:
+    """Refuse a job whose estimated memory ``n_bytes`` exceeds ``limit`` (default: physical RAM).
+
+    Called before anything is allocated, so that a size typed by mistake fails at once
+    with the estimate in the message instead of exhausting the memory.
+
+    Parameters
+    ----------
+    n_bytes : float
+        The estimate (may be inf for sizes out of floating-point range).
+    what : str
+        What needs it, naming the inputs at fault (e.g. ``"[model] width = 10000000"``).
+    limit : float, optional
+        Bytes available; the physical memory of this machine by default (no check if unknown).
+    where : str
+        Where the limit applies, for the message (``"this machine"``, ``"cuda:0"``).
+    """
+    if limit is None:
+        limit = physical_memory_bytes()
+    if limit is not None and not (n_bytes <= limit):
+        raise InputError(f"{what} needs about {format_bytes(n_bytes)} of memory, more than the "
+                         f"{format_bytes(limit)} of {where}")
+    return n_bytes
 
 
 def check_depth(depth: Any, name: str = "depth", minimum: int = 0) -> int:
@@ -81,6 +207,11 @@ def _as_real_scalar(x: Any, name: str) -> float:
     if not np.isfinite(x):
         raise InputError(f"{name} must be finite, got {x}")
     return x
+
+
+def check_real(x: Any, name: str) -> float:
+    """Return ``x`` as float after checking it is a finite real scalar."""
+    return _as_real_scalar(x, name)
 
 
 def check_positive(x: Any, name: str) -> float:
@@ -148,6 +279,27 @@ def check_covariance(A: Any, name: str = "A", *, rtol: float = 1e-10) -> np.ndar
     except np.linalg.LinAlgError:
         raise InvalidCovarianceError(f"{name} is not positive definite") from None
     return A
+
+
+def check_scalar_stats(a: Any, c: Any, ey2: Any) -> tuple[float, float, float]:
+    """Check the statistics of one scalar mode: a = n^T A n > 0, c = |E[x y]| >= 0, E[y^2] >= c^2/a.
+
+    E[y^2] >= c^2/a is Cauchy-Schwarz (E[x y]^2 <= E[x^2] E[y^2] along n): statistics
+    that violate it come from no data set, and the loss L* would go negative.  Shared by
+    every function that takes (a, c, E[y^2]) (``critical_point``, ``free_energy``, ...).
+
+    Returns
+    -------
+    (a, c, ey2) as floats.
+    """
+    a = check_positive(a, "a")
+    c = check_nonnegative(c, "c")
+    ey2 = check_nonnegative(ey2, "Ey2")
+    if c > 0 and not math.isfinite(c * (c / a)):
+        raise InputError(f"c={c!r} and a={a!r} are out of floating-point range (c^2/a overflows)")
+    if ey2 < c * (c / a) * (1 - 1e-12):
+        raise InputError(f"Ey2={ey2} must be >= c^2/a={c * (c / a)} (Cauchy-Schwarz: no data set has these statistics)")
+    return a, c, ey2
 
 
 def check_data_stats(A: Any, beta: Any, ey2: Any) -> tuple[np.ndarray, np.ndarray, float]:

@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .checks import check_depth, check_gamma, check_nonnegative, check_positive
+from .checks import check_depth, check_gamma, check_nonnegative, check_positive, check_scalar_stats
+from .checks import InputError
 
 __all__ = ["CriticalPoint", "OptimalSolution", "critical_point", "optimal_solution"]
 
@@ -131,11 +132,7 @@ def critical_point(depth: int, a: float = 1.0, c: float = 1.0, ey2: float = 1.0)
     (0.39685, 1, 0.47247)
     """
     depth = check_depth(depth)
-    a = check_positive(a, "a")
-    c = check_nonnegative(c, "c")
-    ey2 = check_nonnegative(ey2, "Ey2")
-    if ey2 < c * c / a * (1 - 1e-12):
-        raise ValueError(f"Ey2={ey2} must be >= c^2/a={c * c / a} (Cauchy-Schwarz)")
+    a, c, ey2 = check_scalar_stats(a, c, ey2)
     n = depth + 1
     if depth == 0:
         return CriticalPoint(depth, a, c, ey2, False, None, None, None, None, None, None, None, None, None)
@@ -149,19 +146,21 @@ def critical_point(depth: int, a: float = 1.0, c: float = 1.0, ey2: float = 1.0)
         order, exponent, origin = 2, 1.0, "saddle" if c > 0 else "local_min"
     else:
         # logarithms keep (D-1)c/(D a) to the power (D-1)/(D+1) finite for any depth and scale
-        t_c = (depth - 1) * c / (depth * a)  # ||w|| at gamma_c, = b_c^n
-        t_s = (depth - 1) * c / (2 * depth * a)  # ||w|| at the fold of the branch
+        # (log c - log a, never c / a, which under- or overflows for extreme a and c)
+        log_t_c = math.log((depth - 1) / depth) + math.log(c) - math.log(a) if c > 0 else -math.inf
+        log_t_s = log_t_c - math.log(2.0)  # ||w|| at the fold of the branch
         expo = (depth - 1) / (depth + 1)
-        gamma_c = c / depth * math.exp(expo * math.log(t_c)) if c > 0 else 0.0
-        spinodal = c * n / (2 * depth) * math.exp(expo * math.log(t_s)) if c > 0 else 0.0
-        b_c_sq = math.exp(2.0 / n * math.log(t_c)) if c > 0 else 0.0
-        norm_c = t_c
+        gamma_c = c / depth * math.exp(expo * log_t_c) if c > 0 else 0.0
+        spinodal = c * n / (2 * depth) * math.exp(expo * log_t_s) if c > 0 else 0.0
+        b_c_sq = math.exp(2.0 / n * log_t_c) if c > 0 else 0.0
+        norm_c = math.exp(log_t_c) if c > 0 else 0.0
         latent_heat = n * b_c_sq
         # the origin's Hessian is 2 gamma I for D >= 2: a strict local minimum
         order, exponent, origin = 1, None, "local_min"
-    for name, value in (("gamma_c", gamma_c), ("spinodal", spinodal), ("b_c_squared", b_c_sq)):
-        if not math.isfinite(value):
-            raise ValueError(f"{name} is not finite for a={a!r}, c={c!r}: the statistics are out of floating-point range")
+    for name, value in (("gamma_c", gamma_c), ("spinodal", spinodal), ("b_c_squared", b_c_sq), ("norm_c", norm_c)):
+        if not math.isfinite(value) or (c > 0 and value == 0.0 and depth >= 2):
+            raise InputError(f"a={a!r}, c={c!r} at depth {depth} are out of floating-point range "
+                             f"({name} {'overflows' if value else 'underflows to 0'}); rescale the data")
     return CriticalPoint(
         depth=depth,
         a=a,

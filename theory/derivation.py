@@ -35,9 +35,14 @@ import sympy as sp
 
 from .order import Branch, ehrenfest_order
 from .reduced_problem import SYMBOLS, network_loss_expr, reduced_loss_expr
-from .checks import check_depth
+from .checks import InputError, check_depth
 
-__all__ = ["SymbolicCriticalPoint", "critical_point_symbolic"]
+__all__ = ["SYMBOLIC_MAX_DEPTH", "SymbolicCriticalPoint", "critical_point_symbolic"]
+
+# The sympy derivation at a fixed depth D solves polynomials of degree ~2D: about 3 s at
+# D = 12, 6 s at D = 16, 80 s at D = 50 (2-core VM).  Above this bound it is refused;
+# the closed forms (``critical_point``, or ``depth=None`` here: D a symbol) hold for any D.
+SYMBOLIC_MAX_DEPTH = 12
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,8 @@ def critical_point_symbolic(depth: int | None = None) -> SymbolicCriticalPoint:
     Parameters
     ----------
     depth : int or None
-        Number of hidden layers D.  ``None`` derives the D >= 2 branch with D a symbol
-        (the first-order formulas of DESIGN section 4).
+        Number of hidden layers D, 0 <= D <= ``SYMBOLIC_MAX_DEPTH`` (12).  ``None`` derives
+        the D >= 2 branch with D a symbol (the first-order formulas, valid for any D).
 
     Returns
     -------
@@ -137,6 +142,11 @@ def critical_point_symbolic(depth: int | None = None) -> SymbolicCriticalPoint:
     """
     if depth is not None:
         depth = check_depth(depth)
+        if depth > SYMBOLIC_MAX_DEPTH:
+            raise InputError(f"depth={depth}: the symbolic derivation is limited to depth <= {SYMBOLIC_MAX_DEPTH} "
+                             "(sympy's time grows fast with D); critical_point(depth, a, c) evaluates the same "
+                             "closed forms in floating point for any depth, critical_point_symbolic(None) keeps D "
+                             "a symbol")
     s = SYMBOLS
     ey2, gamma, b, t = s["Ey2"], s["gamma"], s["b"], s["t"]
     L_b = reduced_loss_expr(depth)

@@ -43,6 +43,7 @@ from scipy.optimize import brentq, minimize_scalar
 from .closed_form import critical_point
 from .noise import noisy_covariance
 from .checks import NotConvergedError, check_data_stats, check_depth, check_nonnegative
+from .checks import InputError
 
 __all__ = ["Transition", "transitions", "ridge_branch_critical_point"]
 
@@ -120,7 +121,7 @@ def ridge_branch_critical_point(A, beta, ey2: float, depth: int) -> tuple[float,
     depth = check_depth(depth, minimum=2)
     A, B, ey2 = check_data_stats(A, beta, ey2)
     if B.shape[1] != 1:
-        raise ValueError("ridge_branch_critical_point takes one output (beta a vector)")
+        raise InputError("ridge_branch_critical_point takes one output (beta a vector)")
     beta = B[:, 0]
     if not np.any(beta):
         return 0.0, 0.0, 0.0

@@ -48,7 +48,8 @@ from typing import Callable
 
 import numpy as np
 
-from .checks import _as_real_scalar, check_positive
+from .checks import check_int, check_positive, check_real
+from .checks import InputError, InputTypeError
 
 __all__ = [
     "INIT_REGIMES",
@@ -74,7 +75,7 @@ INIT_REGIMES = ("linear", "critical", "condensed")
 
 # --------------------------------------------------------------------------- regime
 def _coord(x, name: str) -> float:
-    return _as_real_scalar(x, name)
+    return check_real(x, name)
 
 
 def init_regime(gamma_energy: float, gamma_dynamic: float, *, tol: float = 1e-9) -> str:
@@ -94,7 +95,7 @@ def init_regime(gamma_energy: float, gamma_dynamic: float, *, tol: float = 1e-9)
     gp = _coord(gamma_dynamic, "gamma_dynamic")
     tol = float(tol)
     if not tol >= 0:
-        raise ValueError(f"tol must be >= 0, got {tol}")
+        raise InputError(f"tol must be >= 0, got {tol}")
     if boundary_distance(g, gp) <= tol:
         return "critical"
     if g < 1 or gp > g - 1:
@@ -258,10 +259,13 @@ def init_coordinates_finite_m(alpha: float, beta1: float, beta2: float, width: f
     """
     m = check_positive(width, "width")
     if m <= 1:
-        raise ValueError(f"width must be > 1, got {m}")
-    kappa, kappa_p = normalised_scales(alpha, beta1, beta2)
+        raise InputError(f"width must be > 1, got {m}")
+    normalised_scales(alpha, beta1, beta2)  # checks the values
+    # logarithms of the factors, not of the products: beta1 beta2 / alpha can under- or overflow
+    log_kappa = math.log(beta1) + math.log(beta2) - math.log(alpha)
+    log_kappa_p = math.log(beta1) - math.log(beta2)
     lm = math.log(m)
-    return InitCoordinates(-math.log(kappa) / lm, -math.log(kappa_p) / lm)
+    return InitCoordinates(-log_kappa / lm, -log_kappa_p / lm)
 
 
 def init_coordinates_fit(widths, alphas, beta1s, beta2s) -> InitCoordinates:
@@ -273,14 +277,14 @@ def init_coordinates_fit(widths, alphas, beta1s, beta2s) -> InitCoordinates:
     m = np.asarray(widths, dtype=float)
     arrs = [np.asarray(v, dtype=float) for v in (alphas, beta1s, beta2s)]
     if m.ndim != 1 or m.size < 2:
-        raise ValueError("widths must be a 1-D sequence of at least two widths")
+        raise InputError("widths must be a 1-D sequence of at least two widths")
     for name, a in zip(("alphas", "beta1s", "beta2s"), arrs):
         if a.shape != m.shape:
-            raise ValueError(f"{name} must have the shape of widths {m.shape}, got {a.shape}")
+            raise InputError(f"{name} must have the shape of widths {m.shape}, got {a.shape}")
         if not np.all(np.isfinite(a)) or np.any(a <= 0):
-            raise ValueError(f"{name} must be finite and > 0")
+            raise InputError(f"{name} must be finite and > 0")
     if not np.all(np.isfinite(m)) or np.any(m <= 1) or np.unique(m).size < 2:
-        raise ValueError("widths must be finite, > 1, with at least two distinct values")
+        raise InputError("widths must be finite, > 1, with at least two distinct values")
     al, b1, b2 = arrs
     lm = np.log(m)
     g = -np.polyfit(lm, np.log(b1 * b2 / al), 1)[0]
@@ -315,9 +319,7 @@ class NamedInit:
     def scales(self, width: float, in_dim: int = 1) -> tuple[float, float, float]:
         """Exact (alpha, beta1, beta2) at width m and input dimension d."""
         m = check_positive(width, "width")
-        d = int(in_dim)
-        if d < 1:
-            raise ValueError(f"in_dim must be >= 1, got {in_dim!r}")
+        d = check_int(in_dim, "in_dim", 1)
         return float(self.alpha(m, d)), float(self.beta1(m, d)), float(self.beta2(m, d))
 
     def finite_m_coordinates(self, width: float, in_dim: int = 1) -> InitCoordinates:
@@ -390,14 +392,14 @@ def named_init(name: str, *, beta_exp: float | None = None) -> NamedInit:
     pytorch_default (alias pytorch, torch).
     """
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {name!r}")
+        raise InputTypeError(f"name must be a string, got {name!r}")
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     key = {"mf": "mean_field", "meanfield": "mean_field", "e": "e_et_al", "e_et_al_2020": "e_et_al",
            "pytorch": "pytorch_default", "torch": "pytorch_default", "kaiming": "he", "glorot": "xavier"}.get(key, key)
     if key not in NAMED_INITS:
-        raise ValueError(f"unknown initialisation {name!r}; known: {', '.join(sorted(NAMED_INITS))}")
+        raise InputError(f"unknown initialisation {name!r}; known: {', '.join(sorted(NAMED_INITS))}")
     if beta_exp is not None:
         if key != "e_et_al":
-            raise ValueError("beta_exp applies only to e_et_al")
+            raise InputError("beta_exp applies only to e_et_al")
         return _e_et_al(beta_exp)
     return NAMED_INITS[key]

@@ -13,11 +13,13 @@ unchanged (it does not depend on A); for D >= 2, gamma_c ~ a^{-(D-1)/(D+1)} decr
 
 from __future__ import annotations
 
-import numbers
+import math
 
 import numpy as np
 
-from .checks import check_covariance, check_depth, check_nonnegative
+from .checks import InputError, check_covariance, check_depth, check_int, check_nonnegative
+
+_LOG_FLOAT_MAX = math.log(np.finfo(float).max)
 
 __all__ = ["noise_factor", "noisy_covariance"]
 
@@ -26,9 +28,13 @@ def noise_factor(sigma2: float, width: int, depth: int) -> float:
     """(1 + sigma^2/width)^depth, the factor multiplying A."""
     sigma2 = check_nonnegative(sigma2, "noise_sigma2")
     depth = check_depth(depth)
-    if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
-        raise TypeError(f"width must be a positive integer when noise_sigma2 > 0, got {width!r}")
-    return float((1.0 + sigma2 / int(width)) ** depth)
+    width = check_int(width, "width (needed when noise_sigma2 > 0)", minimum=1)
+    # the logarithm tells overflow before the power raises OverflowError
+    log_factor = depth * math.log1p(sigma2 / width)
+    if log_factor > _LOG_FLOAT_MAX:
+        raise InputError(f"noise_sigma2={sigma2!r} with width={width} and depth={depth}: the noise factor "
+                         f"(1 + sigma^2/width)^depth = e^{log_factor:.4g} is out of floating-point range")
+    return float((1.0 + sigma2 / width) ** depth)
 
 
 def noisy_covariance(A, sigma2: float, width: int, depth: int) -> np.ndarray:

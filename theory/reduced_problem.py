@@ -45,6 +45,7 @@ import numpy as np
 import sympy as sp
 
 from .checks import check_depth, check_nonnegative, check_positive
+from .checks import InputError
 
 __all__ = [
     "SYMBOLS",
@@ -133,7 +134,7 @@ def reduced_loss(b, gamma, depth: int, a: float, c: float, ey2: float = 1.0):
     b = np.asarray(b, dtype=float)
     gamma = np.asarray(gamma, dtype=float)
     if np.any(np.isnan(gamma)) or np.any(gamma < 0):
-        raise ValueError("gamma must be >= 0 and not NaN")
+        raise InputError("gamma must be >= 0 and not NaN")
     n = depth + 1
     bn = b**n
     return a * bn**2 - 2 * c * bn + ey2 + n * gamma * b**2

@@ -30,6 +30,7 @@ import sympy as sp
 from .derivation import critical_point_symbolic
 from .reduced_problem import SYMBOLS, network_loss_expr
 from .checks import check_depth
+from .checks import InputError
 
 __all__ = [
     "ricci_scalar_symbolic",
@@ -138,9 +139,9 @@ def scalar_chain_curvature(depth: int, landscape: str = "loss", branch: str = "l
     """
     depth = check_depth(depth, minimum=1)
     if landscape not in ("loss", "error"):
-        raise ValueError(f"landscape must be 'loss' or 'error', got {landscape!r}")
+        raise InputError(f"landscape must be 'loss' or 'error', got {landscape!r}")
     if branch not in ("learning", "trivial"):
-        raise ValueError(f"branch must be 'learning' or 'trivial', got {branch!r}")
+        raise InputError(f"branch must be 'learning' or 'trivial', got {branch!r}")
     s = SYMBOLS
     ones = {s["a"]: 1, s["c"]: 1, s["Ey2"]: 1}
     expr, params = network_loss_expr(depth)

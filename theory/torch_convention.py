@@ -18,7 +18,8 @@ section 3 prescribes for it and is returned with that caveat.
 
 from __future__ import annotations
 
-from .checks import check_nonnegative
+from .checks import check_int, check_nonnegative
+from .checks import InputError, InputTypeError
 
 __all__ = ["gamma_from_weight_decay", "weight_decay_from_gamma"]
 
@@ -29,15 +30,15 @@ _REDUCTIONS = ("mean", "sum")
 def _factor(optimizer: str, n_outputs: int, reduction: str, n_samples: int | None) -> float:
     """gamma / weight_decay for the given torch set-up."""
     if not isinstance(optimizer, str) or optimizer.lower() not in _OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {optimizer!r}")
-    if isinstance(n_outputs, bool) or not isinstance(n_outputs, int) or n_outputs < 1:
-        raise TypeError(f"n_outputs must be a positive integer, got {n_outputs!r}")
+        raise InputError(f"optimizer must be one of {_OPTIMIZERS}, got {optimizer!r}")
+    n_outputs = check_int(n_outputs, "n_outputs", 1)
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        raise InputError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if reduction == "mean":
         return n_outputs / 2.0
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-        raise TypeError("n_samples (a positive integer) is required with reduction='sum'")
+    if n_samples is None:
+        raise InputTypeError("n_samples (a positive integer) is required with reduction='sum'")
+    n_samples = check_int(n_samples, "n_samples (required with reduction='sum')", 1)
     return 1.0 / (2.0 * n_samples)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .checks import check_covariance, check_positive
+from .checks import InputError
 
 __all__ = ["CollapseThreshold", "vae_collapse_thresholds"]
 
@@ -61,7 +62,7 @@ def vae_collapse_thresholds(A, cross, eta_dec: float) -> list[CollapseThreshold]
     if cross.ndim == 1:
         cross = cross[:, None]
     if cross.ndim != 2 or cross.shape[0] != A.shape[0]:
-        raise ValueError(f"shape mismatch: A is {A.shape}, cross is {cross.shape}")
+        raise InputError(f"shape mismatch: A is {A.shape}, cross is {cross.shape}")
     evals, evecs = np.linalg.eigh(A)
     a_inv_sqrt = (evecs / np.sqrt(evals)) @ evecs.T
     zeta = np.linalg.svd(cross.T @ a_inv_sqrt, compute_uv=False)

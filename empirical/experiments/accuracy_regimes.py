@@ -35,6 +35,7 @@ from ..transition_matching import detect_curve_change_points
 from ..data import Dataset
 from ..models import NetSpec, forward
 from ..sweep import SweepResult
+from l2phase.theory.checks import InputError
 
 __all__ = ["classification_metrics", "accuracy_regimes", "CURVE_SIGNALS"]
 
@@ -86,12 +87,12 @@ def classification_metrics(
     ``chance`` (the majority-class frequency of ``data`` under the training priors).
     """
     if data.labels is None:
-        raise ValueError("data has no labels: classification metrics need a labelled set")
+        raise InputError("data has no labels: classification metrics need a labelled set")
     train = train if train is not None else data
     C = spec.out_dim
     th = torch.as_tensor(np.asarray(thetas, dtype=float)) if not isinstance(thetas, torch.Tensor) else thetas
     if th.ndim != 2 or th.shape[1] != spec.n_params:
-        raise ValueError(f"thetas must be (B, {spec.n_params}), got {tuple(th.shape)}")
+        raise InputError(f"thetas must be (B, {spec.n_params}), got {tuple(th.shape)}")
     X, Y = data.tensors()
     tol = tie_tol * max(1.0, float(np.sqrt(np.mean(train.Y ** 2))))
     prio = torch.as_tensor(_class_priority(train, C), dtype=torch.float64)

@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from l2phase.theory.checks import check_gamma
+from l2phase.theory.checks import InputError, check_gamma
 
 from ..data import Dataset
 from ..models import NetSpec, end_to_end_matrix
@@ -204,7 +204,7 @@ def hysteresis_loop(
         train_down = train
     g = np.asarray(check_gamma(np.atleast_1d(np.asarray(gammas, dtype=float)), "gammas", sorted_grid=True))
     if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir")
+        raise InputError("resume=True needs out_dir")
     settings = dict(train=train.to_dict(), train_down=train_down.to_dict(), start_up=asdict(start_up),
                     start_down=asdict(start_down), seed=seed, threshold=threshold, bisect_rtol=bisect_rtol,
                     jitter=jitter)

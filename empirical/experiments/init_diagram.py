@@ -29,12 +29,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from l2phase.theory.checks import InputTypeError, check_int, check_positive, check_real, check_seed
 from l2phase.theory.init_scaling import boundary_distance, boundary_gamma_energy, heuristic_rd_slope, init_regime
 
 from ..executors import Executor, InProcessExecutor
 from ..store import RunStore, json_ready, run_fingerprint
 from ..sweep import run_work_unit
 from ..two_layer import TwoLayerData, train_normalised, two_layer_dataset
+from l2phase.theory.checks import InputError
 
 __all__ = [
     "InitDiagramConfig",
@@ -43,6 +45,14 @@ __all__ = [
     "fit_rd_slope",
     "run_init_diagram",
 ]
+
+
+#: Largest hidden width of the diagram (10**6 is the GPU default's largest).
+MAX_WIDTH = 10**8
+#: Largest step cap (a full-batch GD step of the smallest net takes ~0.1 ms).
+MAX_STEPS = 10**9
+#: |log10| of the scales kappa = m^-gamma_energy, kappa' = m^-gamma_dynamic the training handles.
+MAX_LOG10_KAPPA = 15
 
 
 @dataclass
@@ -78,21 +88,54 @@ class InitDiagramConfig:
     keep_neurons: int = 2000
 
     def __post_init__(self):
-        self.gammas_energy = tuple(float(g) for g in self.gammas_energy)
-        self.gammas_dynamic = tuple(float(g) for g in self.gammas_dynamic)
-        self.widths = tuple(sorted({int(m) for m in self.widths}))
-        self.seeds = tuple(int(s) for s in self.seeds)
+        for name in ("gammas_energy", "gammas_dynamic", "widths", "seeds"):
+            v = getattr(self, name)
+            if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+                raise InputTypeError(f"{name} must be a sequence, got {v!r}")
+        self.gammas_energy = tuple(check_real(g, "gammas_energy[i]") for g in self.gammas_energy)
+        self.gammas_dynamic = tuple(check_real(g, "gammas_dynamic[i]") for g in self.gammas_dynamic)
+        self.widths = tuple(sorted({check_int(m, "widths[i]", 2, MAX_WIDTH) for m in self.widths}))
+        self.seeds = tuple(check_seed(s, "seeds[i]") for s in self.seeds)
         for name in ("gammas_energy", "gammas_dynamic", "widths", "seeds"):
             if not getattr(self, name):
-                raise ValueError(f"{name} is empty")
-        if not all(math.isfinite(g) for g in self.gammas_energy + self.gammas_dynamic):
-            raise ValueError("gammas_energy and gammas_dynamic must be finite")
-        if len(self.widths) < 2 or self.widths[0] < 2:
-            raise ValueError(f"widths needs at least two distinct widths >= 2 for a slope, got {self.widths}")
+                raise InputError(f"{name} is empty")
+        if len(self.widths) < 2:
+            raise InputError(f"widths needs at least two distinct widths >= 2 for a slope, got {self.widths}")
         if len(set(self.seeds)) != len(self.seeds):
-            raise ValueError(f"seeds must be distinct, got {self.seeds}")
-        if int(self.refine) < 0:
-            raise ValueError(f"refine must be >= 0, got {self.refine}")
+            raise InputError(f"seeds must be distinct, got {self.seeds}")
+        # kappa = m^-gamma_energy, kappa' = m^-gamma_dynamic must stay in the range the training handles
+        log_m = math.log10(self.widths[-1])
+        for name in ("gammas_energy", "gammas_dynamic"):
+            for g in getattr(self, name):
+                if abs(g) * log_m > MAX_LOG10_KAPPA:
+                    raise InputError(f"{name} = {g:g} with width {self.widths[-1]} gives a scale m^{-g:g} = "
+                                     f"1e{-g * log_m:+.3g}, outside [1e-{MAX_LOG10_KAPPA}, 1e+{MAX_LOG10_KAPPA}] "
+                                     f"(|{name.replace('gammas', 'gamma')}| <= {MAX_LOG10_KAPPA / log_m:.3g} at this width)")
+        if not isinstance(self.data, str):
+            raise InputTypeError(f"data must be a string (a data set name or mnist:PATH), got {self.data!r}")
+        if self.n_samples is not None:
+            check_int(self.n_samples, "n_samples", 1)
+        if self.asi not in (None, True, False):
+            raise InputTypeError(f"asi must be True, False or None, got {self.asi!r}")
+        check_positive(self.tol, "tol")
+        check_int(self.max_steps, "max_steps", 1, MAX_STEPS)
+        check_positive(self.step_factor, "step_factor")
+        check_int(self.refine, "refine", 0, 20)
+        check_positive(self.refine_min_gap, "refine_min_gap")
+        if not isinstance(self.device, str):
+            raise InputTypeError(f"device must be a string such as 'cpu' or 'cuda', got {self.device!r}")
+        if self.dtype not in (None, "float32", "float64"):
+            raise InputError(f"dtype must be 'float32', 'float64' or None, got {self.dtype!r}")
+        check_int(self.max_batch_elements, "max_batch_elements", 1)
+        check_int(self.keep_neurons, "keep_neurons", 0)
+
+    def memory_estimate(self, n_samples: int, in_dim: int) -> float:
+        """Bytes a work unit needs at its peak, roughly: ~8 arrays of rows x neurons x (n + d + 1)
+        (weights, their previous values and gradients, pre-activations, activations), at least one
+        row of the widest net, in 8-byte floats, plus the per-row n x n kernel matrices."""
+        per_row = (2 * self.widths[-1]) * (n_samples + in_dim + 1)
+        rows = max(1, self.max_batch_elements // per_row)
+        return 8.0 * (8 * max(self.max_batch_elements, per_row) + 4 * rows * n_samples * n_samples)
 
     @classmethod
     def full_grid(cls, **kw) -> "InitDiagramConfig":
@@ -153,7 +196,7 @@ def fit_rd_slope(widths: Sequence[float], rd) -> dict:
     m = np.asarray(widths, dtype=float)
     rd = np.atleast_2d(np.asarray(rd, dtype=float))
     if rd.shape[1] != m.size:
-        raise ValueError(f"rd must be (seeds, {m.size}), got {rd.shape}")
+        raise InputError(f"rd must be (seeds, {m.size}), got {rd.shape}")
     lm = np.log(m)
     slopes, ses = [], []
     for row in rd:

@@ -47,16 +47,16 @@ import numpy as np
 import torch
 
 from l2phase import theory
-from l2phase.theory.checks import check_positive
+from l2phase.theory.checks import check_int, check_nonnegative, check_positive, check_seed, check_type
 
 from ..transition_matching import PredictedTransition, detect_curve_change_points, match_transitions
 from ..data import Dataset
 from ..executors import Executor
-from ..models import _check_pos_int
 from ..store import RunStore
 from ..sweep import (SweepResult, assemble_result, collect_points, fill_curvature, measure_curvature,
                     pending_points, plan_chunks, point_check, point_seed, select_best_runs, sweep_fingerprint)
 from ..training import TrainConfig, train_batched
+from l2phase.theory.checks import InputError, InputTypeError
 
 __all__ = [
     "VAE_ACTIVATIONS",
@@ -120,17 +120,15 @@ class VAESpec:
     noise_seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_pos_int(self.in_dim, "in_dim")
-        _check_pos_int(self.latent_dim, "latent_dim")
-        if isinstance(self.hidden, bool) or not isinstance(self.hidden, (int, np.integer)) or self.hidden < 0:
-            raise ValueError(f"hidden must be an integer >= 0 (0 = linear VAE), got {self.hidden!r}")
+        check_int(self.in_dim, "in_dim", 1)
+        check_int(self.latent_dim, "latent_dim", 1)
+        check_int(self.hidden, "hidden (0 = linear VAE)", 0)
         if self.activation not in VAE_ACTIVATIONS:
-            raise ValueError(f"activation must be one of {VAE_ACTIVATIONS}, got {self.activation!r}")
+            raise InputError(f"activation must be one of {VAE_ACTIVATIONS}, got {self.activation!r}")
         object.__setattr__(self, "eta_dec", check_positive(self.eta_dec, "eta_dec"))
-        object.__setattr__(self, "out_dim", self.in_dim if self.out_dim is None else _check_pos_int(self.out_dim, "out_dim"))
-        _check_pos_int(self.n_noise, "n_noise")
-        if isinstance(self.noise_seed, bool) or not isinstance(self.noise_seed, (int, np.integer)):
-            raise TypeError(f"noise_seed must be an integer, got {self.noise_seed!r}")
+        object.__setattr__(self, "out_dim", self.in_dim if self.out_dim is None else check_int(self.out_dim, "out_dim", 1))
+        check_int(self.n_noise, "n_noise", 1)
+        check_seed(self.noise_seed, "noise_seed")
 
     @property
     def linear(self) -> bool:
@@ -152,7 +150,7 @@ class VAESpec:
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views of the blocks of ``theta`` (..., P), each (..., *shape)."""
         if theta.shape[-1] != self.n_params:
-            raise ValueError(f"theta must have last dimension P={self.n_params}, got {tuple(theta.shape)}")
+            raise InputError(f"theta must have last dimension P={self.n_params}, got {tuple(theta.shape)}")
         out, pos, lead = {}, 0, theta.shape[:-1]
         for name, shape in self.blocks:
             size = math.prod(shape)
@@ -163,9 +161,9 @@ class VAESpec:
     def init(self, n: int, scale: float = 1.0, seed: int | None = 0, *, generator: torch.Generator | None = None,
              dtype=torch.float64, device=None) -> torch.Tensor:
         """``n`` random parameter vectors (n, P): matrices N(0, scale^2 / fan_in), biases and s zero."""
-        _check_pos_int(n, "n")
+        check_int(n, "n", 1)
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale >= 0):
-            raise ValueError(f"scale must be a finite number >= 0, got {scale!r}")
+            raise InputError(f"scale must be a finite number >= 0, got {scale!r}")
         if generator is None:
             generator = torch.Generator().manual_seed(int(seed or 0))
         parts = []
@@ -217,13 +215,13 @@ class VAESpec:
     def penalty(self, theta: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
         """KL term E_x KL(q(z|x) || N(0, I)) (multiplied by beta in the loss)."""
         if X is None:
-            raise ValueError("the VAE's KL term needs the data X")
+            raise InputError("the VAE's KL term needs the data X")
         return self.kl_per_dim(theta, X).sum(-1)
 
     def decoder_singular_values(self, theta: torch.Tensor) -> torch.Tensor:
         """Singular values of U (linear VAE), descending; (..., min(out_dim, k))."""
         if not self.linear:
-            raise ValueError("decoder_singular_values needs a linear VAE (hidden=0)")
+            raise InputError("decoder_singular_values needs a linear VAE (hidden=0)")
         return torch.linalg.svdvals(self.unflatten(theta)["U"])
 
 
@@ -261,13 +259,16 @@ class VAESweepConfig:
 
     def __post_init__(self) -> None:
         if self.curvature not in (None, "exact", "matrix_free", "auto"):
-            raise ValueError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {self.curvature!r}")
+            raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {self.curvature!r}")
         if not self.init_scales or any(not (math.isfinite(s) and s >= 0) for s in self.init_scales):
-            raise ValueError(f"init_scales must be a non-empty list of finite values >= 0, got {self.init_scales!r}")
-        if isinstance(self.chunk_size, bool) or not isinstance(self.chunk_size, int) or self.chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
-        if not (math.isfinite(self.active_threshold) and self.active_threshold > 0):
-            raise ValueError(f"active_threshold must be > 0, got {self.active_threshold!r}")
+            raise InputError(f"init_scales must be a non-empty list of finite values >= 0, got {self.init_scales!r}")
+        check_int(self.chunk_size, "chunk_size", 1, 10**6)
+        check_int(self.n_probes, "n_probes", 2, 10**6)
+        check_int(self.exact_max_params, "exact_max_params", 1, 10**6)
+        check_seed(self.seed)
+        check_positive(self.active_threshold, "active_threshold")
+        if not isinstance(self.train, TrainConfig):
+            raise InputTypeError(f"train must be a TrainConfig, got {type(self.train).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -370,12 +371,12 @@ def sweep_beta(
     cfg = config or VAESweepConfig()
     b = np.asarray(np.atleast_1d(np.asarray(betas, dtype=float)))
     if b.ndim != 1 or b.size == 0 or not np.all(np.isfinite(b)) or np.any(b <= 0):
-        raise ValueError(f"betas must be a non-empty 1-D array of finite values > 0, got {betas!r}")
+        raise InputError(f"betas must be a non-empty 1-D array of finite values > 0, got {betas!r}")
     b_all = np.unique(b)
     if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir")
+        raise InputError("resume=True needs out_dir")
     if spec.in_dim != data.in_dim or spec.out_dim != data.out_dim:
-        raise ValueError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
+        raise InputError(f"spec is {spec.in_dim}->{spec.out_dim} but data is {data.in_dim}->{data.out_dim}")
     curv = cfg.curvature
     if curv == "auto":
         curv = "exact" if spec.n_params <= cfg.exact_max_params else "matrix_free"
@@ -442,6 +443,12 @@ def collapse_analysis(
     ``curvature`` (per signal: change points), ``confirmed`` (linear VAE: every mode
     matched; MLP VAE: None) and ``n_active`` (beta, active dimensions) pairs.
     """
+    check_type(result, SweepResult, "result")
+    if data is not None:
+        check_type(data, Dataset, "data")
+    rtol = check_nonnegative(rtol, "rtol")
+    resolution = check_positive(resolution, "resolution")
+    active_threshold = check_positive(active_threshold, "active_threshold")
     spec = result.spec
     beta = result.values
     ok = result.ok()

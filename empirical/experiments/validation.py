@@ -21,7 +21,6 @@ DESIGN section 3 (L = E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2, D hidden layers
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -44,10 +43,15 @@ from ..models import NetSpec
 from ..store import RunStore, run_fingerprint
 from ..sweep import SweepConfig, SweepResult, sweep_gamma
 from ..training import TrainConfig
+from l2phase.theory.checks import (InputError, InputTypeError, check_int, check_nonnegative, check_positive,
+                                   check_seed, check_type)
 
 __all__ = ["ValidationConfig", "run_validation", "theory_curves", "SIGNALS"]
 
 #: Curves searched for change points: (record column, label, used in the verdict).
+#: Largest depth the validation trains (deep linear nets of D + 1 layers).
+MAX_VALIDATION_DEPTH = 32
+
 SIGNALS = (
     ("R_L", "Ricci scalar of the loss landscape R_L", True),
     ("param_norm_sq", "order parameter ||theta||^2", True),
@@ -97,14 +101,33 @@ class ValidationConfig:
         return cls(**base)
 
     def __post_init__(self) -> None:
+        if isinstance(self.depths, (str, bytes)) or not hasattr(self.depths, "__len__"):
+            raise InputTypeError(f"depths must be a sequence of integers, got {self.depths!r}")
         for dd in self.depths:
-            theory.check_depth(dd, "depth", minimum=1)
+            check_int(dd, "depths[i]", 1, MAX_VALIDATION_DEPTH)
         if len(self.depths) == 0:
-            raise ValueError("depths is empty")
-        if len(self.singular_values) < 1 or any((not math.isfinite(s)) or s <= 0 for s in self.singular_values):
-            raise ValueError(f"singular_values must be positive, got {self.singular_values}")
-        if self.n_gamma < 12 or self.n_gamma_hysteresis < 4:
-            raise ValueError("n_gamma must be >= 12 and n_gamma_hysteresis >= 4")
+            raise InputError("depths is empty")
+        if isinstance(self.singular_values, (str, bytes)) or not hasattr(self.singular_values, "__len__") or \
+                len(self.singular_values) < 1:
+            raise InputError(f"singular_values must be a non-empty sequence of numbers > 0, got {self.singular_values!r}")
+        for s in self.singular_values:
+            check_positive(s, "singular_values[i]")
+        check_int(self.in_dim, "in_dim", len(self.singular_values), 10**4)
+        check_int(self.width, "width", 1, 10**4)
+        check_int(self.n_samples, "n_samples", self.in_dim + len(self.singular_values), 10**7)
+        check_nonnegative(self.noise, "noise")
+        check_int(self.n_gamma, "n_gamma", 12, 10**5)
+        check_int(self.n_gamma_hysteresis, "n_gamma_hysteresis", 4, 10**5)
+        check_int(self.refine_rounds, "refine_rounds", 0, 100)
+        check_int(self.refine_new, "refine_new", 1, 10**4)
+        check_int(self.n_probes, "n_probes", 2, 10**6)
+        check_int(self.mf_points, "mf_points", 0, 10**4)
+        for name in ("refine_rtol", "match_rtol", "resolution", "mf_z_max"):
+            check_positive(getattr(self, name), name)
+        check_seed(self.seed)
+        if self.device is not None and not isinstance(self.device, str):
+            raise InputTypeError(f"device must be a string such as 'cpu' or 'cuda', or None, got {self.device!r}")
+        check_type(self.train, TrainConfig, "train")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -200,9 +223,9 @@ def run_validation(
     tables : dict with per-depth SweepResult (``"sweep_D{D}"``), HysteresisResult
         (``"hysteresis_D{D}"``) and datasets, for the report and plots.
     """
-    cfg = config or ValidationConfig()
+    cfg = ValidationConfig() if config is None else check_type(config, ValidationConfig, "config")
     if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir")
+        raise InputError("resume=True needs out_dir")
     fingerprint = lambda: run_fingerprint("validate", cfg.to_dict(), device=cfg.device, dtype="float64")  # noqa: E731
     with RunStore.using(out_dir, fingerprint=fingerprint, resume=resume, command="run_validation") as store:
         return _validate(cfg, store, progress, log, executor)
