@@ -234,8 +234,11 @@ class SweepResult:
         return np.array([r.get(name, np.nan) for r in self.records], dtype=float)
 
     def ok(self) -> np.ndarray:
-        """Mask of points that neither diverged nor have a non-finite value."""
-        return np.array([not r["diverged"] for r in self.records], dtype=bool)
+        """Mask of the usable points: the kept run converged (reached the gradient tolerance),
+        did not diverge, and has a finite loss.  Fits and change points use only these;
+        the others are reported (``status``: "not_converged" or "diverged")."""
+        return np.array([bool(r.get("converged", False)) and not r["diverged"] and math.isfinite(float(r["loss"]))
+                         for r in self.records], dtype=bool)
 
 
 def _point_path(out_dir: Path, tag: str, gamma: float) -> Path:

@@ -38,7 +38,6 @@ from ._options import add_scheduler_argument, check_device, make_executor
 DEFAULT_OUT = "l2phase-init-diagram"
 OUTPUT_FILES = ("report.md", "results.json", "points.csv", "runs.csv", "boundary.csv", "condensation.csv",
                 "heatmap.png", "slopes.png", "rd_vs_width.png", "neff_trend.png")
-SIGN_CHECK_DISTANCE = 0.1
 
 _GRIDS = {
     "cut": ((0.5, 0.75, 1.0, 1.25, 1.5, 1.75), (0.0,)),
@@ -282,25 +281,12 @@ def _f(x, spec=".3g"):
     return format(x, spec)
 
 
-def _checks(res) -> list[dict]:
-    checks = []
-    for p in res.points:
-        if p["distance_to_boundary"] >= SIGN_CHECK_DISTANCE:
-            ok = p["slope"] is not None and math.isfinite(p["slope"]) and p["measured_sign"] == p["theory_regime"]
-            checks.append(dict(name=f"sign of S_w at ({p['gamma_energy']:g}, {p['gamma_dynamic']:g})",
-                               passed=bool(ok), detail=f"S_w = {_f(p['slope'], '+.3f')}, theory {p['theory_regime']}"))
-    n_bad = sum(p["n_not_converged"] for p in res.points)
-    checks.append(dict(name="every run reached the loss tolerance", passed=n_bad == 0,
-                       detail=f"{n_bad} run(s) did not converge"))
-    return checks
-
-
 def write_outputs(res, out: Path) -> bool:
     """Write report.md, results.json, the CSV tables and the PNGs; return the overall verdict."""
-    from l2phase.empirical.experiments.init_diagram import _json_safe
+    from l2phase.empirical.experiments.init_diagram import _json_safe, consistency_checks
     from l2phase.empirical.sweep import atomic_write_text, write_csv
 
-    checks = _checks(res)
+    checks = consistency_checks(res.points)
     ok = all(c["passed"] for c in checks)
     write_csv(res.runs, out / "runs.csv")
     write_csv([{k: v for k, v in p.items() if not isinstance(v, list)} for p in res.points], out / "points.csv")

@@ -96,8 +96,10 @@ def run(args) -> int:
                                          progress=bar.update if bar is not None else None, executor=executor)
     write_outputs(results, tables, out)
     verdict = "PASSED" if results["passed"] else "FAILED"
+    ctrls = results.get("controls", [])
     print(f"l2phase sweep {cfg.name}: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
-          f"checks); report: {out / 'report.md'}")
+          f"checks, {sum(c['rejected'] for c in ctrls)}/{len(ctrls)} negative controls rejected); "
+          f"report: {out / 'report.md'}")
     return 0 if results["passed"] else 1
 
 
@@ -152,7 +154,9 @@ def _header(res: dict, title: str) -> list[str]:
     cfg = res["config"]
     n_pass = sum(c["passed"] for c in res["checks"])
     lines = [f"# l2phase sweep: {cfg['name']}", "", cfg.get("description") or title, "",
-             f"Verdict: **{'PASSED' if res['passed'] else 'FAILED'}** - {n_pass} of {len(res['checks'])} checks passed.",
+             f"Verdict: **{'PASSED' if res['passed'] else 'FAILED'}** - {n_pass} of {len(res['checks'])} checks passed, "
+             f"{sum(c['rejected'] for c in res.get('controls', []))} of {len(res.get('controls', []))} negative controls "
+             "rejected.",
              ""]
     return lines
 
@@ -161,6 +165,18 @@ def _checks(res: dict) -> list[str]:
     lines = ["", "## Checks", ""]
     for c in res["checks"]:
         lines.append(f"- [{'x' if c['passed'] else ' '}] {c['name']}: {c['detail']}")
+    ctrls = res.get("controls", [])
+    if ctrls:
+        lines += ["", "## Negative controls (each must be rejected)", "",
+                  "The same detected change points judged against wrong predictions (shifted by +-3 x the tolerance, "
+                  "or with the other order).", "", "| signal | control | rejected |", "|---|---|---|"]
+        for c in ctrls:
+            lines.append(f"| {c.get('signal', ', '.join(c['by_signal']))} | {c['description']} | "
+                         f"{'yes' if c['rejected'] else '**NO**'} |")
+    if res.get("reported"):
+        lines += ["", "## Reported, not judged", ""]
+        for r in res["reported"]:
+            lines.append(f"- {r['name']}: {r['detail']} ({r['why']})")
     return lines
 
 

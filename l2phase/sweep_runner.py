@@ -112,16 +112,17 @@ def run_experiment(
                                    progress=progress, executor=executor)
         analysis = empirical.collapse_analysis(res, data, rtol=an["rtol"], resolution=an["resolution"],
                                                active_threshold=an["active_threshold"])
-        ok = res.ok()
-        checks = [dict(name="no diverged beta point", passed=bool(ok.all()), detail=f"{int((~ok).sum())} diverged")]
+        n_div = int(sum(bool(r["diverged"]) for r in res.records))
+        checks = [dict(name="no diverged beta point", passed=n_div == 0, detail=f"{n_div} diverged")]
         if spec.linear:
             for mo in analysis["modes"]:
                 det = mo["detected"]
                 checks.append(dict(
                     name=f"mode {mo['mode']} collapses at beta_c = zeta^2/eta_dec^2 = {mo['predicted_beta_c']:.6g} (kink)",
                     passed=bool(mo["confirmed"]),
-                    detail="not detected" if det is None else
-                    f"detected {det['gamma']:.6g} [{det['low']:.6g}, {det['high']:.6g}], {det['kind']}"))
+                    detail=("not detected" if det is None else
+                            f"detected {det['gamma']:.6g} [{det['low']:.6g}, {det['high']:.6g}], {det['kind']}")
+                    + f"; {mo['reason']}"))
         last = res.records[-1]
         checks.append(dict(name="every latent dimension has collapsed at the largest beta",
                            passed=int(last["n_active"]) == 0, detail=f"{last['n_active']} active at beta = {last['beta']:g}"))
@@ -132,6 +133,9 @@ def run_experiment(
         tables = dict(sweep=res, data=data)
     results["n_converged"] = int(sum(r["converged"] for r in res.records))
     results["n_points"] = len(res.records)
-    results["passed"] = all(c["passed"] for c in results["checks"])
+    results.setdefault("controls", results["analysis"].get("controls", []))
+    results.setdefault("reported", results["analysis"].get("reported", []))
+    results["controls_rejected"] = all(c["rejected"] for c in results["controls"])
+    results["passed"] = all(c["passed"] for c in results["checks"]) and results["controls_rejected"]
     results["elapsed_s"] = time.perf_counter() - t0
     return results, tables
