@@ -23,8 +23,21 @@ def test_validate_quick_exits_0_and_writes_everything(tmp_path, capsys):
     for D, order in (("1", 2), ("2", 1)):
         ms = res["depths"][D]["signals"]["R_L"]["matches"]
         assert len(ms) == 2 and all(m["predicted"]["order"] == order for m in ms)
+    # every real check passed and every negative control was rejected
+    assert res["controls"] and all(c["rejected"] is True for c in res["controls"])
+    assert {c["kind"] for c in res["controls"]} == {"shift", "order"}
+    # a verdict per signal: D = 2 every signal judged; D = 1 L* (d2L* jumps) and R_E not testable
+    st = {D: {k: s["status"] for k, s in res["depths"][D]["signals"].items()} for D in ("1", "2")}
+    assert st["2"] == {"R_L": "pass", "param_norm_sq": "pass", "R_E": "pass", "loss": "pass"}
+    assert st["1"] == {"R_L": "pass", "param_norm_sq": "pass", "R_E": "not testable", "loss": "not testable"}
+    assert res["depths"]["2"]["hysteresis"]["verdict"]["status"] == "pass"
+    assert all(res["depths"][D]["refinement"]["located_to_rtol"] for D in ("1", "2"))
+    assert res["depths"]["2"]["ablation"]["transitions"] and res["depths"]["2"]["starts"]["count"]
     report = (out / "report.md").read_text()
     assert "CONFIRMED" in report and "| 2 | 0 | 0.39685 | 1 | jump |" in report
+    for heading in ("## Verdict per signal", "## Negative controls", "## Which starts reached the kept minimum",
+                    "## Ablation: random starts only"):
+        assert heading in report
     assert "CONFIRMED" in capsys.readouterr().out
 
 
