@@ -240,6 +240,12 @@ class SweepResult:
         return np.array([bool(r.get("converged", False)) and not r["diverged"] and math.isfinite(float(r["loss"]))
                          for r in self.records], dtype=bool)
 
+    def not_diverged(self) -> np.ndarray:
+        """Mask of the points that did not diverge and have a finite loss, converged or not
+        (for sweeps stopped at ``max_steps`` by design, whose unconverged points still carry
+        a measurement; their number is reported beside the results)."""
+        return np.array([not r["diverged"] and math.isfinite(float(r["loss"])) for r in self.records], dtype=bool)
+
 
 def _point_path(out_dir: Path, tag: str, gamma: float) -> Path:
     return out_dir / "points" / tag / f"g_{float(gamma).hex().replace('+', '')}.json"

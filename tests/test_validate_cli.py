@@ -60,7 +60,7 @@ def _no_ablation(monkeypatch):
 
     quick = val.ValidationConfig.quick_config.__func__
     monkeypatch.setattr(val.ValidationConfig, "quick_config",
-                        classmethod(lambda cls, **kw: quick(cls, **dict(kw, ablation=False))))
+                        classmethod(lambda cls, **kw: quick(cls, **dict(kw, ablation=False, refine_rounds=1))))
     return val
 
 
