@@ -45,6 +45,7 @@ from .experiments.init_diagram import (
     InitDiagramConfig,
     InitDiagramResult,
     boundary_crossing,
+    consistency_checks,
     fit_rd_slope,
     run_init_diagram,
 )
@@ -104,6 +105,7 @@ from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
 from .experiments.vae import (VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, collapse_checks, sweep_beta,
                               theory_collapse_thresholds)
 from .experiments.validation import SIGNALS, ValidationConfig, run_validation, theory_curves
+from .verdicts import SignalRule, SignalVerdict, Verdict, expected_kind, judge, judge_signal
 
 __all__ = [
     "CURVE_SIGNALS", "accuracy_regimes", "classification_metrics", "classification_split", "MNIST_ENV",
@@ -129,10 +131,13 @@ __all__ = [
     "loss_grad_hessian", "match_transitions", "penalty", "point_seed", "predicted_transitions",
     "read_idx", "refine_sweep", "run_validation", "sweep_gamma", "synthetic_teacher", "theory_curves",
     "train_batched", "tf32_disabled", "torch_threads",
+    # verdicts with negative controls
+    "SignalRule", "SignalVerdict", "Verdict", "expected_kind", "judge", "judge_signal",
     # two-layer ReLU initialisation phase diagram (seed 002)
     "InitDiagramConfig",
     "InitDiagramResult",
     "boundary_crossing",
+    "consistency_checks",
     "fit_rd_slope",
     "run_init_diagram",
     "plot_condensation_scatter",

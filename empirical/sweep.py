@@ -216,8 +216,17 @@ class SweepResult:
         return np.array([r.get(name, np.nan) for r in self.records], dtype=float)
 
     def ok(self) -> np.ndarray:
-        """Mask of points that neither diverged nor have a non-finite value."""
-        return np.array([not r["diverged"] for r in self.records], dtype=bool)
+        """Mask of the usable points: the kept run converged (reached the gradient tolerance),
+        did not diverge, and has a finite loss.  Fits and change points use only these;
+        the others are reported (``status``: "not_converged" or "diverged")."""
+        return np.array([bool(r.get("converged", False)) and not r["diverged"] and math.isfinite(float(r["loss"]))
+                         for r in self.records], dtype=bool)
+
+    def not_diverged(self) -> np.ndarray:
+        """Mask of the points that did not diverge and have a finite loss, converged or not
+        (for sweeps stopped at ``max_steps`` by design, whose unconverged points still carry
+        a measurement; their number is reported beside the results)."""
+        return np.array([not r["diverged"] and math.isfinite(float(r["loss"])) for r in self.records], dtype=bool)
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,7 @@ def refine_sweep(
     config: SweepConfig | None = None,
     *,
     signal: str = "R_L",
+    also: Sequence[str] = (),
     rtol: float = 1e-3,
     n_new: int = 8,
     max_rounds: int = 4,
@@ -221,12 +222,15 @@ def refine_sweep(
 ) -> tuple[SweepResult, list[numerics.ChangePoint], dict]:
     """Add gamma points inside every change point's interval until (high - low) <= rtol * gamma.
 
-    Each round detects the change points of ``signal`` on the current sweep, and for
-    each one not yet located to ``rtol`` adds ``n_new`` equally spaced gammas strictly
-    inside [low, high] (for a jump: the grid gap it sits in, so this is a multi-section
-    search).  Stops when all are located, after ``max_rounds``, or when no new gamma
-    fits.  Returns (refined sweep, final change points, info dict with the rounds).
-    ``executor`` is passed on to :func:`sweep_gamma` (in-process or Dask).
+    Each round detects the change points of ``signal`` (and of every signal in ``also``)
+    on the current sweep's usable points (``SweepResult.ok()``: converged, not diverged),
+    and for each one not yet located to ``rtol`` adds ``n_new`` equally spaced gammas
+    strictly inside [low, high] (for a jump: the grid gap it sits in, so this is a
+    multi-section search).  Stops when all are located, after ``max_rounds``, or when no
+    new gamma fits.  Returns (refined sweep, final change points of ``signal``, info dict
+    with the rounds, ``located_to_rtol`` (every change point of every refined signal
+    located) and ``located_per_signal``).  ``executor`` is passed on to :func:`sweep_gamma`
+    (in-process or Dask).
     """
     check_type(result, SweepResult, "result")
     columns = {k for r in result.records for k, v in r.items()
@@ -240,24 +244,34 @@ def refine_sweep(
         raise InputTypeError(f"detect_kwargs must be a dict or None, got {detect_kwargs!r}")
     detect_kwargs = dict(detect_kwargs or {})
     tag = tag or result.tag
+    names = [signal] + [a for a in also if a != signal]
     rounds = []
     cur = result
-    cps = detect_curve_change_points(cur.gamma, cur.column(signal), **detect_kwargs)
+
+    def detect(sw):
+        ok = sw.ok()
+        return {n: detect_curve_change_points(sw.gamma[ok], sw.column(n)[ok], **detect_kwargs) for n in names}
+
+    def wide(cps):
+        return [cp for n in names for cp in cps[n] if (cp.high - cp.low) > rtol * abs(cp.gamma)]
+
+    cps = detect(cur)
     for _ in range(max_rounds):
-        wide = [cp for cp in cps if (cp.high - cp.low) > rtol * abs(cp.gamma)]
-        if not wide:
+        todo = wide(cps)
+        if not todo:
             break
         have = set(cur.gamma.tolist())
         new = []
-        for cp in wide:
+        for cp in todo:
             pts = np.linspace(cp.low, cp.high, n_new + 2)[1:-1]
-            new += [float(x) for x in pts if x > 0 and float(x) not in have]
+            new += [float(x) for x in pts if x > 0 and float(x) not in have and float(x) not in new]
         if not new:
             break
-        rounds.append(dict(n_new=len(new), intervals=[(cp.low, cp.high) for cp in wide]))
+        rounds.append(dict(n_new=len(new), intervals=[(cp.low, cp.high) for cp in todo]))
         grid = np.union1d(cur.gamma, np.asarray(new))
         cur = sweep_gamma(spec, data, grid, config, out_dir=out_dir, tag=tag, resume=out_dir is not None,
                           device=device, progress=progress, previous=cur, executor=executor)
-        cps = detect_curve_change_points(cur.gamma, cur.column(signal), **detect_kwargs)
-    located = all((cp.high - cp.low) <= rtol * abs(cp.gamma) for cp in cps)
-    return cur, cps, dict(rounds=rounds, located_to_rtol=bool(located), rtol=rtol, signal=signal)
+        cps = detect(cur)
+    per = {n: all((cp.high - cp.low) <= rtol * abs(cp.gamma) for cp in cps[n]) for n in names}
+    return cur, cps[signal], dict(rounds=rounds, located_to_rtol=bool(all(per.values())), located_per_signal=per,
+                                  rtol=rtol, signal=signal, signals=names)

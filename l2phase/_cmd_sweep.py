@@ -82,8 +82,10 @@ def run(args) -> int:
                                          progress=bar.update if bar is not None else None, executor=executor)
         write_sweep_report(results, tables, store)
     verdict = "PASSED" if results["passed"] else "FAILED"
+    ctrls = results.get("controls", [])
     print(f"l2phase sweep {cfg.name}: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
-          f"checks); report: {out / 'report.md'}")
+          f"checks, {sum(c['rejected'] for c in ctrls)}/{len(ctrls)} negative controls rejected); "
+          f"report: {out / 'report.md'}")
     return 0 if results["passed"] else 1
 
 

@@ -123,6 +123,9 @@ def run_experiment(
         tables = dict(sweep=res, data=data)
     results["n_converged"] = int(sum(r["converged"] for r in res.records))
     results["n_points"] = len(res.records)
-    results["passed"] = all(c["passed"] for c in results["checks"])
+    results.setdefault("controls", results["analysis"].get("controls", []))
+    results.setdefault("reported", results["analysis"].get("reported", []))
+    results["controls_rejected"] = all(c["rejected"] for c in results["controls"])
+    results["passed"] = all(c["passed"] for c in results["checks"]) and results["controls_rejected"]
     results["elapsed_s"] = time.perf_counter() - t0
     return results, tables

@@ -232,3 +232,21 @@ def test_a_users_directory_is_kept_and_a_busy_one_refused(tmp_path, capsys):
     with RunStore.open(busy, fingerprint={"other": "run"}):  # a run holding the directory
         assert main(["sweep", "--config", str(cfg), "--out", str(busy), "--no-progress", "--resume"]) == 2
     assert "in use by another l2phase run" in capsys.readouterr().err
+    assert "another configuration" in capsys.readouterr().err
+
+
+def test_linear_vae_sweep_exits_1_on_wrong_thresholds(tmp_path, monkeypatch, capsys):
+    # the theory's collapse thresholds 10% off: the same sweep must fail (exit 1)
+    import dataclasses
+
+    from l2phase.empirical.experiments import vae
+
+    real = vae.theory_collapse_thresholds
+    monkeypatch.setattr(vae, "theory_collapse_thresholds",
+                        lambda data, spec: [dataclasses.replace(t, beta_c=t.beta_c * 1.1) for t in real(data, spec)])
+    cfg = _write(tmp_path, TINY_VAE)
+    out = tmp_path / "vae"
+    assert main(["sweep", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 1
+    res = json.loads((out / "results.json").read_text())
+    assert res["passed"] is False and not any(m["confirmed"] for m in res["analysis"]["modes"])
+    assert "FAILED" in capsys.readouterr().out

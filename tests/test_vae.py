@@ -124,6 +124,24 @@ def test_threshold_with_three_grid_points_beyond_it_is_resolved(data, linear_swe
     assert an["modes"][0]["detected"]["gamma"] == pytest.approx(top, rel=1e-3)
 
 
+def test_collapse_verdict_rejects_its_negative_controls(data, linear_sweep):
+    spec, res = linear_sweep
+    an = collapse_analysis(res, data, rtol=0.02)
+    # per mode: threshold shifted up and down by 3 x rtol, order swapped
+    assert len(an["controls"]) == 3 * len(an["modes"])
+    assert all(c["rejected"] for c in an["controls"])
+    # too weak a control (a shift inside the tolerance) is not rejected
+    from l2phase.empirical.verdicts import ORDER_PARAMETER, judge
+    from l2phase.numerics import ChangePoint
+    from l2phase.empirical.transition_matching import PredictedTransition
+
+    det = an["modes"][0]["detected"]
+    cp = ChangePoint(**det)
+    p = PredictedTransition(an["modes"][0]["predicted_beta_c"], 2, 1, an["modes"][0]["predicted_beta_c"])
+    weak = judge({ORDER_PARAMETER.name: [cp]}, [p], [ORDER_PARAMETER], rtol=0.02, factor=0.5)
+    assert not all(c.rejected for c in weak.controls)
+
+
 def test_collapse_analysis_fails_on_wrong_theory(data, linear_sweep):
     # the same sweep judged against a decoder noise 10% off must not be confirmed
     spec, res = linear_sweep

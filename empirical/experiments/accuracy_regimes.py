@@ -31,7 +31,8 @@ import torch
 
 from l2phase import theory
 
-from ..transition_matching import detect_curve_change_points
+from ..transition_matching import PredictedTransition, detect_curve_change_points
+from ..verdicts import ORDER_PARAMETER, judge
 from ..data import Dataset
 from ..models import NetSpec, forward
 from ..sweep import SweepResult
@@ -133,6 +134,7 @@ def accuracy_regimes(
     dropout_level: float = 0.5,
     tie_tol: float = 1e-4,
     collapse_rtol: float = 1e-6,
+    theory_rtol: float = 1e-3,
 ) -> dict[str, Any]:
     r"""Accuracy regimes of a classifier gamma sweep and how they line up with the curvature.
 
@@ -156,16 +158,25 @@ def accuracy_regimes(
         ||theta||^2 has vanished where it is below collapse_rtol times its largest value;
         accuracy must be at chance above both the last change point of ||theta||^2 and the
         gamma from which it has vanished (``collapsed_from``).
+    theory_rtol : float
+        Location tolerance of the comparison with the deep-linear prediction, judged (with
+        negative controls, :func:`empirical.verdicts.judge`) only where that prediction is
+        exact: linear nets without bias under MSE; otherwise it is reported as not testable.
+        Accuracy at chance above the last transition holds by construction (tie rule) and
+        is reported, not judged.
 
     Returns
     -------
     dict (plain data) with ``table`` (per gamma: accuracies, per-class training accuracy,
     curvature, loss, norm), ``signals`` (change points per curve), ``alignment``,
-    ``class_dropout``, ``order_character``, ``linear_theory``, ``chance`` and ``checks``.
+    ``class_dropout``, ``order_character``, ``linear_theory`` (with its ``verdict``), ``chance``,
+    ``checks`` (judged), ``reported`` (not judged, with the reason) and ``controls``.
     """
     spec = result.spec
     gamma = result.gamma
-    ok = result.ok()
+    # classifier sweeps stop at max_steps by design: points that did not reach the gradient
+    # tolerance still carry an accuracy; they are used and counted (``n_converged``), diverged ones not
+    ok = result.not_diverged()
     m_tr = classification_metrics(spec, result.thetas, train, tie_tol=tie_tol)
     m_te = classification_metrics(spec, result.thetas, test, train, tie_tol=tie_tol) if test is not None else None
     res_default = {"train_accuracy": 0.02, "test_accuracy": 0.02}
@@ -287,19 +298,54 @@ def accuracy_regimes(
                           collapse_ratio=(last["gamma"] / gmax) if (last is not None and gmax) else None,
                           comparisons=compare)
 
+    verdict, controls = _linear_theory_verdict(spec, linear, result, theory_rtol)
+    if linear is not None:
+        linear["verdict"] = verdict
+    n_div = int(sum(bool(r["diverged"]) for r in result.records))
     checks = [
-        dict(name="no diverged gamma point", passed=bool(ok.all()), detail=f"{int((~ok).sum())} diverged"),
+        dict(name="no diverged gamma point", passed=n_div == 0, detail=f"{n_div} diverged"),
         dict(name="a collapse of ||theta||^2 was detected", passed=last is not None and collapsed_from is not None,
              detail=("no change point" if last is None else f"last change point at gamma = {last['gamma']:.4g}")
              + ("; ||theta||^2 never vanishes on the grid" if collapsed_from is None
                 else f"; ||theta||^2 vanished from gamma = {collapsed_from:.4g}")),
     ]
-    for r in chance_rows:
-        checks.append(dict(name=f"{r['signal'].replace('_', ' ')} at chance ({r['chance']:.3f}) above the last transition",
-                           passed=r["at_chance"],
-                           detail=f"{r['n_points']} points, max |acc - chance| = {r['max_abs_deviation']}"))
+    if verdict["status"] != "not testable":
+        checks.append(dict(name=f"||theta||^2 change points match the deep-linear prediction (D = {D})",
+                           passed=verdict["status"] == "pass", detail=verdict["reason"]))
+    # Reported, not judged: these hold by construction or cannot be judged here.
+    reported = [dict(name=f"{r['signal'].replace('_', ' ')} at chance ({r['chance']:.3f}) above the last transition",
+                     holds=r["at_chance"], detail=f"{r['n_points']} points, max |acc - chance| = {r['max_abs_deviation']}",
+                     why="holds by construction: a collapsed net's outputs tie and the tie rule predicts the majority "
+                         "class, which is chance") for r in chance_rows]
+    if verdict["status"] == "not testable":
+        reported.append(dict(name="comparison with the deep-linear prediction", holds=None, detail=verdict["reason"],
+                             why="not testable"))
     n_conv = int(sum(r["converged"] for r in table))
     return dict(table=table, signals=signals, alignment=alignment, class_dropout=dropout,
                 order_character=order_character, linear_theory=linear, chance=chance_rows,
-                last_transition=last, collapsed_from=collapsed_from, checks=checks, n_converged=n_conv, n_points=len(table),
-                passed=all(c["passed"] for c in checks))
+                last_transition=last, collapsed_from=collapsed_from, checks=checks, reported=reported, controls=controls,
+                n_converged=n_conv, n_points=len(table), passed=all(c["passed"] for c in checks)
+                and all(c["rejected"] for c in controls))
+
+
+def _linear_theory_verdict(spec: NetSpec, linear: dict | None, result: SweepResult,
+                           rtol: float) -> tuple[dict[str, Any], list[dict]]:
+    """Judge the order parameter's change points against the deep-linear prediction, with controls,
+    where that prediction is exact (a linear net without bias, MSE); otherwise "not testable"."""
+    if linear is None or "error" in linear:
+        why = "no deep-linear prediction" if linear is None else f"no deep-linear prediction: {linear['error']}"
+        return dict(status="not testable", reason=why), []
+    if spec.activation != "linear" or spec.bias or spec.objective != "mse":
+        return dict(status="not testable", reason=(
+            f"the deep-linear transitions are exact only for linear nets without bias under the MSE loss; this net "
+            f"is {spec.activation}, bias {spec.bias}, {spec.objective}: the prediction is a reference scale")), []
+    preds = [PredictedTransition(p["gamma_c"], p["order"], p["mode"], p["gamma_c"], "deep-linear")
+             for p in linear["predictions"]]
+    if not preds:
+        return dict(status="not testable", reason="no transition predicted"), []
+    ok = result.ok()
+    cps = detect_curve_change_points(result.gamma[ok], result.column("param_norm_sq")[ok])
+    v = judge({ORDER_PARAMETER.name: cps}, preds, [ORDER_PARAMETER], rtol=rtol)
+    sv = v.signals[ORDER_PARAMETER.name]
+    return dict(status=sv.status, reason=sv.reason, rtol=rtol, matches=[c.to_dict() for c in sv.checks]), \
+        [c.to_dict() for c in v.controls]

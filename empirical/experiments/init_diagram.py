@@ -42,7 +42,9 @@ __all__ = [
     "InitDiagramConfig",
     "InitDiagramResult",
     "boundary_crossing",
+    "consistency_checks",
     "fit_rd_slope",
+    "SIGN_CHECK_DISTANCE",
     "run_init_diagram",
 ]
 
@@ -53,6 +55,37 @@ MAX_WIDTH = 10**8
 MAX_STEPS = 10**9
 #: |log10| of the scales kappa = m^-gamma_energy, kappa' = m^-gamma_dynamic the training handles.
 MAX_LOG10_KAPPA = 15
+#: The sign of S_w is checked only at points at least this far from the theoretical boundary.
+SIGN_CHECK_DISTANCE = 0.1
+
+
+def consistency_checks(points: Sequence[dict], min_distance: float = SIGN_CHECK_DISTANCE) -> list[dict]:
+    """The checks behind ``l2phase init-diagram``'s verdict, each able to fail.
+
+    * at every point at least ``min_distance`` from the boundary: S_w finite with the
+      theory's sign (< 0 linear, > 0 condensed);
+    * at least one such point exists (otherwise the sign was never tested: failed, not
+      vacuously passed);
+    * every run reached the loss tolerance.
+
+    ``points``: the per-point summaries of :func:`run_init_diagram` (keys gamma_energy,
+    gamma_dynamic, slope, measured_sign, theory_regime, distance_to_boundary, n_not_converged).
+    """
+    checks = []
+    for p in points:
+        if p["distance_to_boundary"] >= min_distance:
+            slope = p["slope"]
+            ok = slope is not None and math.isfinite(slope) and p["measured_sign"] == p["theory_regime"]
+            checks.append(dict(name=f"sign of S_w at ({p['gamma_energy']:g}, {p['gamma_dynamic']:g})", passed=bool(ok),
+                               detail=f"S_w = {'-' if slope is None or not math.isfinite(slope) else format(slope, '+.3f')}, "
+                                      f"theory {p['theory_regime']}"))
+    if not checks:
+        checks.append(dict(name=f"at least one point {min_distance:g} or more from the boundary", passed=False,
+                           detail="no point where the sign of S_w can be tested"))
+    n_bad = sum(int(p["n_not_converged"]) for p in points)
+    checks.append(dict(name="every run reached the loss tolerance", passed=n_bad == 0,
+                       detail=f"{n_bad} run(s) did not converge"))
+    return checks
 
 
 @dataclass

@@ -13,7 +13,7 @@ import math
 
 from ..reporting import NO_CONVERGED_RUN, checks_markdown, format_number, no_data, pyplot
 from ..store import RunStore
-from .init_diagram import InitDiagramResult
+from .init_diagram import SIGN_CHECK_DISTANCE, InitDiagramResult, consistency_checks
 from .init_plots import plot_condensation_scatter, plot_init_heatmap, plot_neff_trend, plot_rd_vs_width, plot_slope_rows
 
 __all__ = ["INIT_OUTPUT_FILES", "SIGN_CHECK_DISTANCE", "init_diagram_checks", "write_init_diagram_report"]
@@ -22,7 +22,6 @@ __all__ = ["INIT_OUTPUT_FILES", "SIGN_CHECK_DISTANCE", "init_diagram_checks", "w
 INIT_OUTPUT_FILES = ("report.md", "results.json", "points.csv", "runs.csv", "boundary.csv", "condensation.csv",
                      "heatmap.png", "slopes.png", "rd_vs_width.png", "neff_trend.png")
 #: Sign checks only at grid points at least this far from the theoretical boundary.
-SIGN_CHECK_DISTANCE = 0.1
 
 
 def _f(x, spec=".3g"):
@@ -30,23 +29,15 @@ def _f(x, spec=".3g"):
 
 
 def init_diagram_checks(res: InitDiagramResult) -> list[dict]:
-    """Pass/fail checks: the sign of S_w at every point far enough from the boundary, every run
-    converged, and at least one converged run at all.  Each: dict(name, passed, detail)."""
+    """Pass/fail checks: at least one converged run at all, then
+    :func:`~l2phase.empirical.experiments.init_diagram.consistency_checks` (the sign of S_w at
+    every point far enough from the boundary, at least one such point, every run converged).
+    Each: dict(name, passed, detail)."""
     checks = []
-    n_conv = sum(1 for r in res.runs if r.get("converged"))
-    if n_conv == 0:
+    if not any(r.get("converged") for r in res.runs):
         checks.append(dict(name="at least one run reached the loss tolerance", passed=False,
                            detail=f"{NO_CONVERGED_RUN}: no slope S_w can be measured"))
-    for p in res.points:
-        if p["distance_to_boundary"] >= SIGN_CHECK_DISTANCE:
-            ok = p["slope"] is not None and math.isfinite(p["slope"]) and p["measured_sign"] == p["theory_regime"]
-            s_w = _slope_cell(p, "+.3f")
-            checks.append(dict(name=f"sign of S_w at ({p['gamma_energy']:g}, {p['gamma_dynamic']:g})",
-                               passed=bool(ok), detail=f"S_w = {s_w}, theory {p['theory_regime']}"))
-    n_bad = sum(p["n_not_converged"] for p in res.points)
-    checks.append(dict(name="every run reached the loss tolerance", passed=n_bad == 0,
-                       detail=f"{n_bad} run(s) did not converge"))
-    return checks
+    return checks + consistency_checks(res.points)
 
 
 def _slope_cell(p: dict, spec: str) -> str:

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..reporting import checks_markdown, format_number, mark_change_points, no_data, pyplot, symlog_or_log
+from ..reporting import checks_markdown, format_number, mark_change_points, pyplot, symlog_or_log
 from ..store import RunStore
 
 __all__ = ["SWEEP_OUTPUT_FILES", "write_sweep_report"]
@@ -54,8 +54,28 @@ def _header(res: dict, title: str) -> list[str]:
     cfg = res["config"]
     n_pass = sum(c["passed"] for c in res["checks"])
     lines = [f"# l2phase sweep: {cfg['name']}", "", cfg.get("description") or title, "",
-             f"Verdict: **{'PASSED' if res['passed'] else 'FAILED'}** - {n_pass} of {len(res['checks'])} checks passed.",
+             f"Verdict: **{'PASSED' if res['passed'] else 'FAILED'}** - {n_pass} of {len(res['checks'])} checks passed, "
+             f"{sum(c['rejected'] for c in res.get('controls', []))} of {len(res.get('controls', []))} negative controls "
+             "rejected.",
              ""]
+    return lines
+
+
+def _checks(res: dict) -> list[str]:
+    """Checks, then the negative controls (each must be rejected), then what is only reported."""
+    lines = checks_markdown(res["checks"])
+    ctrls = res.get("controls", [])
+    if ctrls:
+        lines += ["", "## Negative controls (each must be rejected)", "",
+                  "The same detected change points judged against wrong predictions (shifted by +-3 x the tolerance, "
+                  "or with the other order).", "", "| signal | control | rejected |", "|---|---|---|"]
+        for c in ctrls:
+            lines.append(f"| {c.get('signal', ', '.join(c['by_signal']))} | {c['description']} | "
+                         f"{'yes' if c['rejected'] else '**NO**'} |")
+    if res.get("reported"):
+        lines += ["", "## Reported, not judged", ""]
+        for r in res["reported"]:
+            lines.append(f"- {r['name']}: {r['detail']} ({r['why']})")
     return lines
 
 
@@ -128,7 +148,7 @@ def _classifier_report(res: dict) -> str:
     for r in an["chance"]:
         L.append(f"- {r['signal']}: chance {r['chance']:.4f}, {r['n_points']} points above, max |acc - chance| = "
                  f"{_f(r['max_abs_deviation'])}")
-    L += checks_markdown(res["checks"])
+    L += _checks(res)
     L += ["", f"Elapsed: {res['elapsed_s']:.1f} s on {res['device']}. Plots: accuracy.png, per_class.png, curvature.png, "
           "order_parameter.png.", ""]
     return "\n".join(L)
@@ -206,7 +226,7 @@ def _vae_report(res: dict) -> str:
             changes.append(f"{n} from beta = {_f(b)}")
             prev = n
     L += ["", "Active latent dimensions: " + ", ".join(changes) + "."]
-    L += checks_markdown(res["checks"])
+    L += _checks(res)
     L += ["", f"Elapsed: {res['elapsed_s']:.1f} s on {res['device']}. Plots: kl.png, elbo.png, curvature.png.", ""]
     return "\n".join(L)
 

@@ -49,7 +49,8 @@ import torch
 from l2phase import theory
 from l2phase.theory.checks import check_int, check_nonnegative, check_positive, check_seed, check_type
 
-from ..transition_matching import PredictedTransition, detect_curve_change_points, match_transitions
+from ..transition_matching import PredictedTransition, detect_curve_change_points
+from ..verdicts import SignalRule, judge
 from ..data import Dataset
 from ..executors import Executor
 from ..store import RunStore
@@ -397,8 +398,8 @@ def collapse_checks(result: SweepResult, analysis: dict[str, Any]) -> list[dict]
     """The pass/fail checks of a beta sweep: no diverged point; for the linear VAE every mode
     collapses at its predicted beta_c as a kink; every latent dimension has collapsed at the
     largest beta.  Each check: dict(name, passed, detail)."""
-    ok = result.ok()
-    checks = [dict(name="no diverged beta point", passed=bool(ok.all()), detail=f"{int((~ok).sum())} diverged")]
+    n_div = int(sum(bool(r["diverged"]) for r in result.records))
+    checks = [dict(name="no diverged beta point", passed=n_div == 0, detail=f"{n_div} diverged")]
     for mo in analysis["modes"]:
         if "predicted_beta_c" not in mo:
             continue
@@ -406,8 +407,9 @@ def collapse_checks(result: SweepResult, analysis: dict[str, Any]) -> list[dict]
         checks.append(dict(
             name=f"mode {mo['mode']} collapses at beta_c = zeta^2/eta_dec^2 = {mo['predicted_beta_c']:.6g} (kink)",
             passed=bool(mo["confirmed"]),
-            detail="not detected" if det is None else
-            f"detected {det['gamma']:.6g} [{det['low']:.6g}, {det['high']:.6g}], {det['kind']}"))
+            detail=("not detected" if det is None else
+                    f"detected {det['gamma']:.6g} [{det['low']:.6g}, {det['high']:.6g}], {det['kind']}")
+            + f"; {mo['reason']}"))
     last = result.records[-1]
     checks.append(dict(name="every latent dimension has collapsed at the largest beta",
                        passed=bool(not last["diverged"] and int(last["n_active"]) == 0),
@@ -433,15 +435,18 @@ def collapse_analysis(
     Independently of the detector, ``inactive_from`` is that first inactive grid beta (with the
     grid bracket below it): the direct measurement for noisy (nonlinear, not fully converged)
     sweeps.  For a linear VAE the thresholds predicted from the data,
-    beta_i = zeta_i^2 / eta_dec^2, are matched with :func:`match_transitions` (location within
-    the detection interval widened by ``rtol`` beta_i, kind kink).  The
+    beta_i = zeta_i^2 / eta_dec^2, are judged with :func:`empirical.verdicts.judge` (location:
+    beta_i within the change point's interval widened by ``rtol`` beta_i, the change point
+    located to ``rtol``; kind kink), with negative controls (beta_i shifted by +-3 rtol
+    beta_i, the order swapped) that must be rejected.  The
     change points of the curvature curves are reported beside them.
 
     Returns
     -------
     dict with ``modes`` (per mode: detected change point, predicted beta_c, match),
     ``curvature`` (per signal: change points), ``confirmed`` (linear VAE: every mode
-    matched; MLP VAE: None) and ``n_active`` (beta, active dimensions) pairs.
+    matched; MLP VAE: None), ``controls`` (linear VAE: each with ``rejected``) and
+    ``n_active`` (beta, active dimensions) pairs.
     """
     check_type(result, SweepResult, "result")
     if data is not None:
@@ -451,13 +456,15 @@ def collapse_analysis(
     active_threshold = check_positive(active_threshold, "active_threshold")
     spec = result.spec
     beta = result.values
-    ok = result.ok()
+    # a linear VAE's thresholds are judged: converged points only; an MLP VAE's are measured only,
+    # and points stopped at max_steps are kept (their number is in the report)
+    ok = result.ok() if spec.linear else result.not_diverged()
     predicted = theory_collapse_thresholds(data, spec) if (spec.linear and data is not None) else []
     # A linear VAE's KL_i = max(0, 1/2 log(beta_i / beta)) is exactly piecewise linear in log beta:
     # linear segments (3 points each) resolve a threshold with only 3 grid points beyond it, where
     # cubic segments (4 points) cannot split the curve at the kink.
     kl_segments = dict(segment="linear", min_size=3) if spec.linear else {}
-    modes = []
+    modes, controls = [], []
     for j in range(spec.latent_dim):
         col = f"kl_{j + 1}"
         y = result.column(col)
@@ -481,9 +488,13 @@ def collapse_analysis(
                                      inactive_from=inactive_from, inactive_bracket=bracket)
         if predicted and j < len(predicted):
             p = PredictedTransition(float(predicted[j].beta_c), 2, j + 1, float(predicted[j].beta_c), "linear-vae")
-            matches, _ = match_transitions([p], [collapse] if collapse is not None else [], rtol=rtol)
-            entry.update(predicted_beta_c=p.gamma_c, zeta=float(predicted[j].zeta), match=matches[0].to_dict(),
-                         confirmed=matches[0].confirmed)
+            # KL_i behaves like the order parameter (level 1): a second-order collapse is a kink
+            rule = SignalRule(col, f"KL_{j + 1} collapse", 1)
+            v = judge({col: [collapse] if collapse is not None else []}, [p], [rule], rtol=rtol)
+            entry.update(predicted_beta_c=p.gamma_c, zeta=float(predicted[j].zeta),
+                         match=v.signals[col].checks[0].to_dict(), confirmed=v.signals[col].status == "pass",
+                         reason=v.signals[col].reason)
+            controls += [dict(c.to_dict(), signal=col) for c in v.controls]
         modes.append(entry)
     curvature = {}
     for sig in curvature_signals:
@@ -492,5 +503,5 @@ def collapse_analysis(
         cps = detect_curve_change_points(beta[fin], y[fin], resolution=resolution, x_scale="log") if fin.sum() >= 8 else []
         curvature[sig] = [c.to_dict() for c in cps]
     confirmed = all(m.get("confirmed", False) for m in modes) if predicted else None
-    return dict(modes=modes, curvature=curvature, confirmed=confirmed, rtol=rtol, resolution=resolution,
+    return dict(modes=modes, curvature=curvature, confirmed=confirmed, controls=controls, rtol=rtol, resolution=resolution,
                 n_active=[(float(b), int(r["n_active"])) for b, r in zip(beta, result.records)])
