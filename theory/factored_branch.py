@@ -118,6 +118,9 @@ class FactoredBranch:
             f0, g0 = float(f0[0]), g0[0].ravel()
             if not np.all(np.isfinite(g0)) or np.abs(g0).max() <= gabs:
                 break
+            lam = np.linalg.eigvalsh(Q.T @ Q)
+            if lam[0] <= 1e-14 * lam[-1]:  # the rank collapsed: no rank-r minimum here
+                break
             hstep = 1e-6 * max(1e-3, float(np.abs(Q).max()))
             _, gp = self.fun_grad(Q[None] + hstep * eye, gamma)
             _, gm = self.fun_grad(Q[None] - hstep * eye, gamma)
@@ -130,14 +133,21 @@ class FactoredBranch:
             wabs = np.maximum(np.abs(w), 1e-10 * max(np.abs(w).max(), 1e-300))
             step = -(V @ ((V.T @ g0) / wabs)).reshape(k, r)
             slope = float(g0 @ step.ravel())
+            gnorm = float(np.abs(g0).max())
+            # the predicted decrease is below the rounding of f: judge the step by the gradient
+            flat = abs(slope) <= 1e-10 * max(abs(f0), self.scale ** 2)
             t = 1.0
             while t > 1e-12:
-                f1 = self.value(Q + t * step, gamma)
-                if f1 <= f0 + 1e-4 * t * slope or abs(f1 - f0) <= 1e-15 * max(abs(f0), self.scale ** 2):
+                f1, g1 = self.fun_grad((Q + t * step)[None], gamma)
+                f1 = float(f1[0])
+                # sufficient decrease, or (near the minimum, where f is flat to rounding) a smaller gradient
+                if f1 <= f0 + 1e-4 * t * slope or (flat and float(np.abs(g1).max()) <= 0.5 * gnorm):
                     break
                 t *= 0.5
             if t <= 1e-12:
                 break
             Q = Q + t * step
+            if t * float(np.abs(step).max()) <= 1e-15 * max(float(np.abs(Q).max()), 1e-300):
+                break
         P = self.projection(Q[None], gamma)[0]
         return P, Q
