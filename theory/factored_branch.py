@@ -83,9 +83,9 @@ class FactoredBranch:
             dpen = 2 * Q
         else:
             pen = self.depth * np.sum(lam ** (1.0 / self.depth), axis=-1)
-            with np.errstate(divide="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):
                 w = np.where(lam > 0, lam ** (1.0 / self.depth - 1.0), np.inf)
-            dpen = 2 * Q @ (R * w[..., None, :]) @ Rt
+                dpen = 2 * Q @ (R * w[..., None, :]) @ Rt
         val = (np.sum(PtAP * (np.swapaxes(Q, -1, -2) @ Q), axis=(-1, -2)) - 2 * np.sum(BtP * Q, axis=(-1, -2))
                + gamma * (np.sum(P * P, axis=(-1, -2)) + pen))
         grad = 2 * (Q @ PtAP - BtP) + gamma * dpen
@@ -137,14 +137,14 @@ class FactoredBranch:
             # the predicted decrease is below the rounding of f: judge the step by the gradient
             flat = abs(slope) <= 1e-10 * max(abs(f0), self.scale ** 2)
             t = 1.0
-            while t > 1e-12:
+            while t > 1e-8:
                 f1, g1 = self.fun_grad((Q + t * step)[None], gamma)
                 f1 = float(f1[0])
                 # sufficient decrease, or (near the minimum, where f is flat to rounding) a smaller gradient
                 if f1 <= f0 + 1e-4 * t * slope or (flat and float(np.abs(g1).max()) <= 0.5 * gnorm):
                     break
                 t *= 0.5
-            if t <= 1e-12:
+            if t <= 1e-8:
                 break
             Q = Q + t * step
             if t * float(np.abs(step).max()) <= 1e-15 * max(float(np.abs(Q).max()), 1e-300):

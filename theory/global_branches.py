@@ -83,7 +83,7 @@ class _Rank:
         return bool(lam[0] > 1e-12 * max(lam[-1], 1e-300) and self.br.residual(Q, gamma) <= _RES_OK)
 
     def point(self, gamma: float, Q0: np.ndarray) -> tuple[float, np.ndarray] | None:
-        _, Q = self.br.solve(gamma, Q0, max_iter=40)
+        _, Q = self.br.solve(gamma, Q0, max_iter=25)
         if not self.ok(Q, gamma):
             return None
         return self.br.value(Q, gamma), Q
@@ -127,7 +127,7 @@ def global_transitions(
     n_starts: int = 8,
     seed: int = 0,
     tol: float = 1e-10,
-    ratio: float = 1.06,
+    ratio: float = 1.1,
 ) -> list[GlobalTransition]:
     r"""Every rank change of the global minimiser as gamma increases (D >= 2, any A).
 
@@ -293,6 +293,6 @@ def _spinodal(R: _Rank, gc: float, direction: int) -> float:
             hi = mid
         if inside:
             Q = got[1]
-        if hi - lo <= 1e-10 * lo:
+        if hi - lo <= 1e-9 * lo:
             break
     return float(lo if direction > 0 else hi)
