@@ -29,12 +29,15 @@ from .hessian_curvature import (
 from .data import (
     MNIST_ENV,
     MNIST_SOURCES,
+    RAW_SOURCES,
     Dataset,
+    Preprocessing,
     classification_split,
     data_stats,
     download_mnist,
     load_digits_dataset,
     load_mnist,
+    load_raw,
     read_idx,
     resolve_mnist_path,
     synthetic_autoencoder,
@@ -110,6 +113,7 @@ __all__ = [
     "hysteresis_loop", "initial_parameters", "load_digits_dataset", "load_mnist", "loss",
     "loss_grad_hessian", "match_transitions", "penalty", "point_seed", "predicted_transitions",
     "read_idx", "refine_sweep", "run_validation", "sweep_gamma", "synthetic_teacher", "theory_curves",
+    "RAW_SOURCES", "Preprocessing", "load_raw",
     "train_batched", "write_csv",
     # two-layer ReLU initialisation phase diagram (seed 002)
     "InitDiagramConfig",
