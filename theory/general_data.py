@@ -328,10 +328,9 @@ def _transitions(e: np.ndarray, B: np.ndarray, ey2: float, depth: int, tol: floa
         for p in nuclear_norm_path(e, B, tol=tol):
             k = p.rank - 1
             cert = dict(p.certificate, kkt_residual=p.kkt_residual, dual_margin=p.dual_margin,
-                        bracket=list(p.bracket))
-            acc = 0.0 if p.rank == 1 else (p.bracket[1] - p.bracket[0]) / p.gamma
+                        search_bracket=list(p.bracket))
             out.append(Transition(p.gamma, 2, k, float(s[k]), a_mode(k), p.gamma, 0.0, "convex-homotopy",
-                                  accuracy=acc, certificate=cert))
+                                  accuracy=p.accuracy, certificate=cert))
         return sorted(out, key=lambda tr: tr.gamma_c)
     for g in global_transitions(e, B, depth, n_starts=n_starts, seed=seed, tol=tol):
         k = g.rank_below - 1

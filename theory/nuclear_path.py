@@ -48,7 +48,9 @@ class NuclearPathPoint:
         Relative stationarity residual of the rank-r branch at the points that bracket
         the transition (max over the root search).
     bracket : tuple of float
-        Final bracket of the root (its width / gamma is the accuracy).
+        Bracket handed to brentq (h changes sign in it).
+    accuracy : float
+        Guaranteed relative accuracy of ``gamma`` (brentq's xtol / gamma + 4 eps).
     dual_margin : float
         max(0, ||B - A W||_2 / gamma - 1) just above the transition (0 when the
         certificate of global optimality holds).
@@ -59,6 +61,7 @@ class NuclearPathPoint:
     kkt_residual: float
     bracket: tuple[float, float]
     dual_margin: float
+    accuracy: float = 0.0
     certificate: dict = field(default_factory=dict)
 
 
@@ -126,7 +129,7 @@ def _path(e: np.ndarray, B: np.ndarray, tol: float, gamma_min_ratio: float, max_
     br = FactoredBranch(e, B, depth=1)
     gtol = 1e-13
     gamma_min = gamma_min_ratio * smax
-    out = [NuclearPathPoint(smax, 1, 0.0, (smax, smax), 0.0, {"exact": "sigma_max(B)"})]
+    out = [NuclearPathPoint(smax, 1, 0.0, (smax, smax), 0.0, 0.0, {"exact": "sigma_max(B)"})]
     gamma_r, v_new = smax, V0t[0]
     Q = np.zeros((k, 0))
     for r in range(1, max_rank):
@@ -168,7 +171,8 @@ def _path(e: np.ndarray, B: np.ndarray, tol: float, gamma_min_ratio: float, max_
         P, Qn = br.solve(root * (1 + 2 * tol), cache[min(cache, key=lambda x: abs(x - root))], gtol)
         res, hv, u_top, v_top, s = _kkt(br, P, Qn, root * (1 + 2 * tol))
         margin = max(0.0, hv / root)
-        out.append(NuclearPathPoint(float(root), r + 1, float(max(worst[0], res)), (float(lo), float(hi)), margin,
+        acc = tol * lo / root + 4 * np.finfo(float).eps
+        out.append(NuclearPathPoint(float(root), r + 1, float(max(worst[0], res)), (float(lo), float(hi)), margin, acc,
                                     {"evaluations": len(cache), "smallest_singular_value": float(s.min())}))
         gamma_r, v_new, Q = root, v_top, Qn
     return out
