@@ -170,18 +170,45 @@ def _search(e, B, depth, n_starts, seed, tol, ratio) -> list[GlobalTransition]:
         return []
     r_max = min(d, k, int(np.sum(s > 1e-12 * s[0])))
     br = FactoredBranch(e, B, depth)
+    U = np.linalg.svd(B, full_matrices=False)[0]
     ey2_any = 1.0  # the scalar gamma_c does not depend on E[y^2]
-    g_low = 0.3 * min(critical_point(depth, float(e.max()), float(c), max(ey2_any, c * c / e.max())).gamma_c
-                      for c in s[:r_max])
-    g_top = 2.0 * critical_point(depth, float(e.min()), float(s[0]), max(ey2_any, s[0] ** 2 / e.min())).spinodal
+
+    def scalar(a: float, c: float):
+        return critical_point(depth, a, c, max(ey2_any, c * c / a))
+
+    # bottom of the search: below the per-mode scalar estimates (a_k = u_k^T A u_k); lowered
+    # until the global minimiser at the bottom has full rank (checked below)
+    g_low = 0.5 * min(scalar(float(U[:, j] @ (e * U[:, j])), float(s[j])).gamma_c for j in range(r_max))
+    g_top = 2.0 * scalar(float(e.min()), float(s[0])).spinodal
+    for _ in range(6):
+        grid, ranks, n_distinct = _branches(br, B, s, r_max, depth, g_low, g_top, ratio, n_starts, seed)
+        vals = np.vstack([np.zeros(grid.size)] + [ranks[r].val for r in range(1, r_max + 1)])
+        if int(np.argmin(vals[:, 0])) == r_max:
+            break
+        g_low /= 4.0
+    # global rank on the grid (rank 0: value 0)
+    best = np.argmin(vals, axis=0)
+    out: list[GlobalTransition] = []
+    for i in range(grid.size - 1):
+        ra, rb = int(best[i]), int(best[i + 1])
+        if ra == rb:
+            continue
+        out.append(_refine(br, ranks, ra, rb, grid, i, tol, n_starts, n_distinct, vals))
+    return out
+
+
+def _branches(br, B, s, r_max, depth, g_low, g_top, ratio, n_starts, seed):
+    """The lowest branch of every rank on a geometric grid from g_low (multi-start there,
+    continuation up from each distinct minimum, then back down from the top)."""
     n_grid = int(np.ceil(np.log(g_top / g_low) / np.log(ratio))) + 1
     grid = g_low * ratio ** np.arange(n_grid)
     rng = np.random.default_rng(seed)
     ranks: dict[int, _Rank] = {}
     n_distinct: dict[int, int] = {}
+    e = br.e
     for r in range(1, r_max + 1):
         R = _Rank(br, r, grid)
-        scale = (s[0] / e.max()) ** (depth / (depth + 1.0)) if depth else 1.0
+        scale = (s[0] / e.max()) ** (depth / (depth + 1.0))
         mins: list[tuple[float, np.ndarray]] = []
         for Q0 in _starts(B, r, n_starts, scale, rng):
             got = R.point(grid[0], Q0)
@@ -195,17 +222,7 @@ def _search(e, B, depth, n_starts, seed, tol, ratio) -> list[GlobalTransition]:
         if top is not None:
             R.sweep(R.Q[top], top, -1)
         ranks[r] = R
-
-    # global rank on the grid (rank 0: value 0)
-    vals = np.vstack([np.zeros(grid.size)] + [ranks[r].val for r in range(1, r_max + 1)])
-    best = np.argmin(vals, axis=0)
-    out: list[GlobalTransition] = []
-    for i in range(grid.size - 1):
-        ra, rb = int(best[i]), int(best[i + 1])
-        if ra == rb:
-            continue
-        out.append(_refine(br, ranks, ra, rb, grid, i, tol, n_starts, n_distinct, vals))
-    return out
+    return grid, ranks, n_distinct
 
 
 def _branch_value(ranks: dict[int, _Rank], r: int, gamma: float):
