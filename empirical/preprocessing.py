@@ -82,20 +82,26 @@ class Preprocessing:
     center_targets: bool = True
     bias: bool = False
 
-    def describe(self) -> str:
-        """One line stating what is done, in order."""
+    def describe(self, labels: bool = True) -> str:
+        """One line stating what is done, in order (``labels``: the targets are class labels)."""
         parts = ["inputs " + ("centred" if self.center_inputs or self.n_components else "not centred")]
         if self.scale_inputs:
             parts.append("scaled to unit std per column")
         if self.n_components:
             parts.append(f"PCA to {self.n_components} components" + (" whitened" if self.whiten else ""))
         parts.append("bias column appended" if self.bias else "no bias column")
-        parts.append(("one-hot targets" if self.one_hot else "targets as given")
+        parts.append(("one-hot targets" if self.one_hot and labels else "targets as given")
                      + (" with the mean removed" if self.center_targets else ", mean kept"))
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @staticmethod
+    def are_labels(y) -> bool:
+        """Whether targets ``y`` are class labels: one column of non-negative integers."""
+        y = np.asarray(y)
+        return bool(y.ndim == 1 and (np.issubdtype(y.dtype, np.integer) or np.all(y == np.round(y))) and y.min() >= 0)
 
     def apply(self, X, y, n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(X, Y) after the recipe.  ``y``: integer labels (N,) or targets (N,) / (N, k)."""
@@ -112,11 +118,8 @@ class Preprocessing:
             X = fit_input_transform(X, int(self.n_components), self.whiten)(X)
         if self.bias:
             X = np.column_stack([X, np.ones(X.shape[0])])
-        labels = y.ndim == 1 and (np.issubdtype(y.dtype, np.integer) or bool(np.all(y == np.round(y))))
-        if self.one_hot and labels:
+        if self.one_hot and self.are_labels(y):
             lab = y.astype(np.int64)
-            if lab.min() < 0:
-                raise InputError(f"class labels must be >= 0, got {lab.min()}")
             Y = classification_targets(lab, int(n_classes or lab.max() + 1), self.center_targets)
         else:
             Y = y.astype(float).reshape(y.shape[0], -1)

@@ -64,9 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--scale-inputs", action="store_true", help="divide each input column by its std")
     g.add_argument("--components", default=None, help="project inputs on the top N principal components")
     g.add_argument("--whiten", action="store_true", help="with --components: unit variance per component")
-    g.add_argument("--targets", default="onehot-centred", choices=["onehot-centred", "onehot", "raw-centred", "raw"],
-                   help="labels -> one-hot with/without the mean removed; real targets raw, centred or not "
-                   "(default onehot-centred)")
+    g.add_argument("--targets", default=None, choices=["onehot-centred", "onehot", "raw-centred", "raw"],
+                   help="labels -> one-hot with/without the mean removed, or targets as given, centred or not "
+                   "(default: onehot-centred for class labels, raw for real-valued targets)")
     g.add_argument("--bias", action="store_true", help="append a constant-1 input column")
     g.add_argument("--starts", default="8", help="starts per rank of the global numerical search (D >= 2, several outputs)")
     g.add_argument("--seed", default="0", help="seed of the random starts")
@@ -150,20 +150,22 @@ def _data_statistics(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, 
 
     targets = [t.strip() for t in args.target.split(",")] if args.target else None
     X, y, info = load_raw(args.data, targets=targets, mnist_path=args.mnist_path)
+    labels = Preprocessing.are_labels(y)
+    mode = args.targets or ("onehot-centred" if labels else "raw")
     prep = Preprocessing(
         center_inputs=args.center_inputs,
         scale_inputs=args.scale_inputs,
         n_components=None if args.components is None else _parse_int(args.components, "--components"),
         whiten=args.whiten,
-        one_hot=args.targets.startswith("onehot"),
-        center_targets=args.targets.endswith("centred"),
+        one_hot=mode.startswith("onehot"),
+        center_targets=mode.endswith("centred"),
         bias=args.bias,
     )
     if args.whiten and prep.n_components is None:
         raise CLIError("--whiten needs --components N")
     X, Y = prep.apply(X, y)
     A, B, ey2 = data_stats(X, Y)
-    source = dict(info, preprocessing=prep.describe(), preprocessing_options=prep.to_dict(),
+    source = dict(info, preprocessing=prep.describe(labels), preprocessing_options=prep.to_dict(),
                   n_samples=int(X.shape[0]), in_dim=int(X.shape[1]), n_outputs=int(Y.shape[1]))
     return A, B, ey2, source
 
