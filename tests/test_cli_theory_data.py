@@ -111,3 +111,18 @@ def test_bad_stats_field_is_named(tmp_path, capsys):
     f.write_text(json.dumps({"A": [[1, 0], [0, 1]], "beta": [1, "x"], "Ey2": 3}))
     code, _, err = _run(capsys, "theory", "--depth", "1", "--stats", str(f))
     assert code == 2 and "beta must be" in err
+
+
+def test_preprocessing_options_change_the_statistics_as_stated():
+    rng = np.random.default_rng(4)
+    X = rng.normal(loc=2.0, scale=3.0, size=(40, 3))
+    y = rng.integers(0, 3, 40)
+    Xc, Y = Preprocessing(center_inputs=True, scale_inputs=True, bias=True).apply(X, y)
+    A, B, _ = data_stats(Xc, Y)
+    # centred and scaled: the input block of A is the correlation matrix; the bias row is (0, 0, 0, 1)
+    assert np.allclose(A[:3, :3], np.corrcoef(X.T), atol=1e-12)
+    assert np.allclose(A[3], [0, 0, 0, 1], atol=1e-12)
+    # one-hot with the mean removed: every row of Y sums to zero; without: to one
+    assert np.allclose(Y.sum(1), 0) and Y.shape == (40, 3)
+    assert np.allclose(Preprocessing(center_targets=False).apply(X, y)[1].sum(1), 1)
+    assert "bias column appended" in Preprocessing(bias=True).describe()

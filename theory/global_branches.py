@@ -51,7 +51,9 @@ class GlobalTransition:
     spinodal_up : float
         Largest gamma at which the rank_below branch still exists (end of its metastability).
     spinodal_down : float
-        Smallest gamma reached by the rank_above branch in the search (0 for the origin).
+        Smallest gamma at which the rank_above branch still exists (0 for the origin, which
+        is a local minimum at every gamma for D >= 2); equal to the bottom of the search
+        range (``certificate["search_range"][0]``) when the branch reaches it.
     accuracy : float
         Relative width of the final bracket of gamma_c.
     certificate : dict

@@ -143,8 +143,13 @@ def _path(e: np.ndarray, B: np.ndarray, tol: float, gamma_min_ratio: float, max_
             Qs = cache[near] if near is not None else Q
             P, Qn = br.solve(gamma, Qs, gtol)
             cache[gamma] = Qn
-            res, hv, *_ = _kkt(br, P, Qn, gamma)
+            res, hv, _, _, sv = _kkt(br, P, Qn, gamma)
             worst[0] = max(worst[0], res)
+            if sv.min() <= 1e-9 * smax:
+                # a singular value of the rank-r branch returned to zero before the next one
+                # entered: the rank path is not monotone here, which this homotopy does not follow
+                raise NotConvergedError(f"nuclear-norm path: rank {r} branch loses a direction at gamma={gamma:.6g} "
+                                        "(non-monotone rank path)")
             return hv
 
         # walk down from gamma_r until h > 0 (the next direction becomes favourable)
