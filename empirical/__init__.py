@@ -29,12 +29,15 @@ from .hessian_curvature import (
 from .data import (
     MNIST_ENV,
     MNIST_SOURCES,
+    RAW_SOURCES,
     Dataset,
+    Preprocessing,
     classification_split,
     data_stats,
     download_mnist,
     load_digits_dataset,
     load_mnist,
+    load_raw,
     read_idx,
     resolve_mnist_path,
     synthetic_autoencoder,
@@ -133,6 +136,7 @@ __all__ = [
     "train_batched", "tf32_disabled", "torch_threads",
     # verdicts with negative controls
     "SignalRule", "SignalVerdict", "Verdict", "expected_kind", "judge", "judge_signal",
+    "RAW_SOURCES", "Preprocessing", "load_raw",
     # two-layer ReLU initialisation phase diagram (seed 002)
     "InitDiagramConfig",
     "InitDiagramResult",

@@ -5,8 +5,11 @@ Contract (other tools rely on it):
 * ``l2phase theory --depth D --a A --c C --json`` prints one JSON object with at least
   depth, gamma_c, order, spinodal, b_c, latent_heat, origin.
 * ``l2phase theory --depth D --stats FILE --json`` (FILE: JSON with ``A``, ``beta``,
-  ``Ey2``) prints ``{"transitions": [...]}`` sorted by gamma_c; ``--noise SIGMA2 --width W``
-  applies stochastic neurons.
+  ``Ey2``, schema in ``STATS_SCHEMA``) prints ``{"transitions": [...], "statistics": {...}}``
+  sorted by gamma_c; ``--noise SIGMA2 --width W`` applies stochastic neurons.
+* ``l2phase theory --depth D --data NAME`` computes the statistics from a data set
+  (digits, mnist, synthetic, a ``.npz`` / ``.csv`` file) with the preprocessing of the
+  empirical sweeps (:class:`l2phase.empirical.Preprocessing`), stated in the output.
 * Without ``--json`` a readable table; ``--latex`` prints the closed forms.
 * Bad input exits with status 2 and one line naming the problem.
 """
@@ -27,6 +30,18 @@ from l2phase.theory.checks import InputError
 
 from .cli import CLIError
 
+#: The ``--stats`` JSON file: one object with exactly these keys.
+STATS_SCHEMA = """\
+--stats FILE: one JSON object with exactly the keys
+  A     d x d nested list of numbers: E[x x^T]. Symmetric to 1e-10 relative to its largest
+        entry; positive semi-definite (smallest eigenvalue >= -1e-10 lambda_max). Directions
+        with eigenvalue <= 1e-10 lambda_max are dropped (reported as dropped_directions).
+  beta  length-d list (one output) or d x k nested list: E[x y^T]. Its component along the
+        dropped directions must be within Cauchy-Schwarz, |v^T beta|^2 <= (v^T A v) Ey2.
+  Ey2   number >= trace(beta^T A^+ beta): E[||y||^2].
+Means over the training set, uncentred (centre x and y first for a covariance).
+"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -39,7 +54,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--a", default=None, help="a = n^T A n > 0 (scalar mode)")
     p.add_argument("--c", default=None, help="c = |E[x y]| >= 0 (scalar mode)")
     p.add_argument("--ey2", default=None, help="E[y^2] (default c^2/a, a noise-free teacher)")
-    p.add_argument("--stats", default=None, help="JSON file with A (matrix), beta (vector or d x k matrix), Ey2")
+    p.add_argument("--stats", default=None, help="JSON file with A (d x d, symmetric PSD), beta (d or d x k), Ey2 "
+                   "(see 'l2phase theory --stats-schema')")
+    p.add_argument("--stats-schema", action="store_true", help="print the --stats file format and exit")
+    g = p.add_argument_group("data (--data): statistics computed from a data set")
+    g.add_argument("--data", default=None, help="digits | mnist (local files: L2PHASE_MNIST or --mnist-path) | "
+                   "synthetic | FILE.npz (arrays X, Y) | FILE.csv (with --target)")
+    g.add_argument("--target", default=None, help="target column name(s) of a .csv file, comma-separated")
+    g.add_argument("--mnist-path", default=None, help="MNIST directory or mnist.npz (default: $L2PHASE_MNIST)")
+    g.add_argument("--center-inputs", action="store_true", help="subtract the mean input (default: not centred)")
+    g.add_argument("--scale-inputs", action="store_true", help="divide each input column by its std")
+    g.add_argument("--components", default=None, help="project inputs on the top N principal components")
+    g.add_argument("--whiten", action="store_true", help="with --components: unit variance per component")
+    g.add_argument("--targets", default=None, choices=["onehot-centred", "onehot", "raw-centred", "raw"],
+                   help="labels -> one-hot with/without the mean removed, or targets as given, centred or not "
+                   "(default: onehot-centred for class labels, raw for real-valued targets)")
+    g.add_argument("--bias", action="store_true", help="append a constant-1 input column")
+    g.add_argument("--starts", default="8", help="starts per rank of the global numerical search (D >= 2, several outputs)")
+    g.add_argument("--seed", default="0", help="seed of the random starts")
     p.add_argument("--noise", default=None, help="variance sigma^2 of mean-1 multiplicative neuron noise")
     p.add_argument("--width", default=None, help="hidden width (needed with --noise)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -47,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _parse_int(text: str, flag: str, minimum: int) -> int:
+def _parse_int(text: str, flag: str, minimum: int = 1) -> int:
     try:
         value = int(text)
     except (TypeError, ValueError):
@@ -137,9 +169,42 @@ def _load_stats(path: str) -> tuple[np.ndarray, np.ndarray, float]:
 _STATS_MAX_ABS = 1e150
 
 
+def _data_statistics(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float, dict]:
+    """A, B, E||y||^2 of ``--data`` after the selected preprocessing (the empirical sweeps' own)."""
+    from l2phase.empirical.dataset import data_stats
+    from l2phase.empirical.loaders import load_raw
+    from l2phase.empirical.preprocessing import Preprocessing
+
+    targets = [t.strip() for t in args.target.split(",")] if args.target else None
+    X, y, info = load_raw(args.data, targets=targets, mnist_path=args.mnist_path)
+    labels = Preprocessing.are_labels(y)
+    mode = args.targets or ("onehot-centred" if labels else "raw")
+    prep = Preprocessing(
+        center_inputs=args.center_inputs,
+        scale_inputs=args.scale_inputs,
+        n_components=None if args.components is None else _parse_int(args.components, "--components"),
+        whiten=args.whiten,
+        one_hot=mode.startswith("onehot"),
+        center_targets=mode.endswith("centred"),
+        bias=args.bias,
+    )
+    if args.whiten and prep.n_components is None:
+        raise CLIError("--whiten needs --components N")
+    X, Y = prep.apply(X, y)
+    A, B, ey2 = data_stats(X, Y)
+    source = dict(info, preprocessing=prep.describe(labels), preprocessing_options=prep.to_dict(),
+                  n_samples=int(X.shape[0]), in_dim=int(X.shape[1]), n_outputs=int(Y.shape[1]))
+    return A, B, ey2, source
+
+
 def _clean(value: Any) -> Any:
+    """JSON-safe: non-finite floats -> None, recursively."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
     return value
 
 
@@ -162,21 +227,39 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(f"--noise {args.noise} with --width {args.width} and --depth {args.depth}: the factor "
                            "(1 + sigma^2/width)^depth multiplying A is out of floating-point range") from exc
 
-    if args.stats is not None:
+    if args.stats_schema:
+        print(STATS_SCHEMA, end="")
+        return 0
+    if args.stats is not None or args.data is not None:
         if args.a is not None or args.c is not None:
-            raise CLIError("give either --stats FILE or --a/--c, not both")
-        A, beta, ey2 = _load_stats(args.stats)
+            raise CLIError("give either --stats FILE / --data NAME or --a/--c, not both")
+        if args.stats is not None and args.data is not None:
+            raise CLIError("give either --stats FILE or --data NAME, not both")
+        if args.stats is not None:
+            A, beta, ey2 = _load_stats(args.stats)
+            source = {"stats_file": args.stats}
+        else:
+            A, beta, ey2, source = _data_statistics(args)
         try:
-            trans = theory.transitions(A, beta, ey2, depth, noise_sigma2=noise, width=width)
-        except InputError as exc:  # name the file the statistics came from
-            raise CLIError(f"--stats file {args.stats}: {exc}") from None
+            rep = theory.data_transitions(A, beta, ey2, depth, noise_sigma2=noise, width=width,
+                                          n_starts=_parse_int(args.starts, "--starts"),
+                                          seed=_parse_int(args.seed, "--seed", 0))
+        except InputError as exc:  # name where the statistics came from
+            where = f"--stats file {args.stats}" if args.stats is not None else f"--data {args.data}"
+            raise CLIError(f"{where}: {exc}") from None
+        stats = rep.to_dict()
+        trans = stats.pop("transitions")
+        stats["top_singular_values_B"] = stats.pop("singular_values_B")[:10]
         out = {
             "depth": depth,
-            "n_outputs": 1 if np.ndim(beta) == 1 else int(np.shape(beta)[1]),
+            "n_outputs": rep.n_outputs,
             "noise_sigma2": noise,
             "width": width,
-            "transitions": [{k: _clean(v) for k, v in t.to_dict().items()} for t in trans],
+            "data": source,
+            "statistics": stats,
+            "transitions": trans,
         }
+        out = _clean(out)
         if args.json:
             print(json.dumps(out))
         else:
@@ -245,7 +328,23 @@ def _print_critical_point(out: dict) -> None:
         print(f"{name:<{width}}  {_fmt(value)}")
 
 
+def _print_statistics(out: dict) -> None:
+    src, st = out.get("data") or {}, out.get("statistics") or {}
+    if "stats_file" in src:
+        print(f"statistics from {src['stats_file']}")
+    elif src:
+        print(f"data: {src.get('source')} ({src.get('inputs')}), N = {src['n_samples']}, "
+              f"d = {src['in_dim']}, k = {src['n_outputs']}")
+        print(f"preprocessing: {src['preprocessing']}")
+    if st:
+        sv = ", ".join(f"{v:.4g}" for v in st["top_singular_values_B"][:5])
+        print(f"A: {st['in_dim']} x {st['in_dim']}, rank {st['rank_A']} ({st['dropped_directions']} direction(s) "
+              f"with eigenvalue <= {st['threshold']:.2g} dropped); B = E[x y^T]: {st['in_dim']} x {st['n_outputs']}, "
+              f"top singular values {sv}; E||y||^2 = {st['ey2']:.6g}")
+
+
 def _print_transitions(out: dict) -> None:
+    _print_statistics(out)
     trans = out["transitions"]
     if not trans:
         print(f"depth D={out['depth']}: no transition")
@@ -258,4 +357,21 @@ def _print_transitions(out: dict) -> None:
             f"{t['mode']:>4}  {_fmt(t['gamma_c']):>12}  {t['order']:>5}  {_fmt(t['spinodal']):>12}  "
             f"{_fmt(t['c']):>14}  {t['method']}"
             + (f" (scalar lower bound {_fmt(t['lower_bound'])})" if t.get("lower_bound") is not None else "")
+            + (f"  [{_certificate_text(t)}]" if t.get("certificate") else "")
         )
+
+
+def _certificate_text(t: dict) -> str:
+    c = t["certificate"]
+    parts = []
+    if "starts" in c:
+        parts.append(f"{c['starts']} starts")
+    if "kkt_residual" in c:
+        parts.append(f"KKT residual {c['kkt_residual']:.1e}")
+    if c.get("gap_next_branch") is not None and "gap_next_branch" in c:
+        parts.append(f"gap to next branch {c['gap_next_branch']:.3g}")
+    if "exact" in c:
+        parts.append(f"exact: {c['exact']}")
+    if t.get("accuracy") is not None:
+        parts.append(f"rel. accuracy {t['accuracy']:.0e}")
+    return ", ".join(parts)

@@ -11,6 +11,7 @@ Zero-temperature free energy: :func:`free_energy`, :func:`free_energy_general`,
 Finite temperature F(gamma, T) of the scalar chain: :func:`thermal_quadrature`,
 :func:`thermal_reduced`, :func:`thermal_sampler`, :func:`susceptibility_peak`,
 :func:`escape_times`.
+Reference solver of the D = 1 several-output cascade: :func:`proximal_rank_path`.
 Change points of curves y(gamma): :class:`ChangePointDetector`, :class:`ChangePoint`,
 :func:`detect_change_points`.
 
@@ -28,6 +29,7 @@ from .free_energy import (
     free_energy_lean,
     locate_transitions,
 )
+from .nuclear_reference import proximal_rank_path
 from .landscape_ricci import ricci_scalar, ricci_scalar_batched, ricci_scalar_from_moments
 from .curvature_maps import chain_gradient_hessian, curvature_map
 from .finite_temperature import (
@@ -41,6 +43,7 @@ from .finite_temperature import (
 )
 
 __all__ = [
+    "proximal_rank_path",
     "Branch",
     "FreeEnergyCurve",
     "NumericalTransition",

@@ -90,7 +90,7 @@ def test_bad_scalar_input_exits_2(capsys, argv, needle):
     "content, needle",
     [
         ('{"A": [[1, 2], [0, 1]], "beta": [1, 0], "Ey2": 3}', "symmetric"),
-        ('{"A": [[1, 2], [2, 1]], "beta": [1, 0], "Ey2": 3}', "positive definite"),
+        ('{"A": [[1, 2], [2, 1]], "beta": [1, 0], "Ey2": 3}', "positive semi-definite"),
         ('{"A": [[1, 0], [0, 1]], "beta": [1, 0, 0], "Ey2": 3}', "shape mismatch"),
         ('{"A": [[1, 0], [0, 1]], "beta": [1, 0]}', "Ey2"),
         ("{not json", "not valid JSON"),

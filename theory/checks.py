@@ -251,8 +251,11 @@ def check_gamma(gamma: Any, name: str = "gamma", *, sorted_grid: bool = False) -
     return arr
 
 
-def check_covariance(A: Any, name: str = "A", *, rtol: float = 1e-10) -> np.ndarray:
+def check_covariance(A: Any, name: str = "A", *, rtol: float = 1e-10, definite: bool = True) -> np.ndarray:
     """Return ``A`` as a float64 symmetric positive-definite matrix or raise.
+
+    With ``definite=False`` positive *semi*-definite is enough: the smallest eigenvalue
+    must be >= -rtol * lambda_max (rounding of a sample second moment).
 
     Raises
     ------
@@ -274,10 +277,18 @@ def check_covariance(A: Any, name: str = "A", *, rtol: float = 1e-10) -> np.ndar
     if np.abs(A - A.T).max() > rtol * scale:
         raise InvalidCovarianceError(f"{name} is not symmetric")
     A = 0.5 * (A + A.T)
+    if not definite:
+        w = np.linalg.eigvalsh(A)
+        if w[0] < -rtol * max(w[-1], 0.0) or w[-1] <= 0:
+            raise InvalidCovarianceError(
+                f"{name} is not positive semi-definite (eigenvalues {w[0]:.3g} .. {w[-1]:.3g})")
+        return A
     try:
         np.linalg.cholesky(A)
     except np.linalg.LinAlgError:
-        raise InvalidCovarianceError(f"{name} is not positive definite") from None
+        raise InvalidCovarianceError(
+            f"{name} is not positive definite (singular A: restrict to its range with "
+            "l2phase.theory.restrict_to_range; theory.transitions does this itself)") from None
     return A
 
 
@@ -302,8 +313,12 @@ def check_scalar_stats(a: Any, c: Any, ey2: Any) -> tuple[float, float, float]:
     return a, c, ey2
 
 
-def check_data_stats(A: Any, beta: Any, ey2: Any) -> tuple[np.ndarray, np.ndarray, float]:
+def check_data_stats(A: Any, beta: Any, ey2: Any, *, definite: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
     """Validate the data statistics of a (deep) linear regression.
+
+    With ``definite=False`` A may be positive semi-definite and the Cauchy-Schwarz check
+    uses the pseudo-inverse (beta's component outside range(A) is checked by
+    :func:`l2phase.theory.restrict_to_range`).
 
     Parameters
     ----------
@@ -319,7 +334,7 @@ def check_data_stats(A: Any, beta: Any, ey2: Any) -> tuple[np.ndarray, np.ndarra
     -------
     A, beta, ey2 with beta always 2-D of shape (d, k).
     """
-    A = check_covariance(A, "A")
+    A = check_covariance(A, "A", definite=definite)
     try:
         beta = np.asarray(beta, dtype=float)
     except (TypeError, ValueError):
@@ -333,7 +348,13 @@ def check_data_stats(A: Any, beta: Any, ey2: Any) -> tuple[np.ndarray, np.ndarra
     if not np.all(np.isfinite(beta)):
         raise InputError("beta contains NaN or inf")
     ey2 = check_nonnegative(ey2, "Ey2")
-    explained = float(np.trace(beta.T @ np.linalg.solve(A, beta)))
+    if definite:
+        explained = float(np.trace(beta.T @ np.linalg.solve(A, beta)))
+    else:
+        w, V = np.linalg.eigh(A)
+        keep = w > 1e-10 * w[-1]
+        proj = V[:, keep].T @ beta
+        explained = float(np.sum(proj * proj / w[keep, None]))
     if ey2 < explained * (1 - 1e-9) - 1e-12:
         raise InputError(
             f"Ey2={ey2} is smaller than beta^T A^-1 beta={explained}: no data set has these statistics"

@@ -1,6 +1,7 @@
 r"""Every L2 transition of a deep linear network for general data statistics.
 
-Input: A = E[x x^T] (symmetric positive definite), beta = E[x y] (vector) or
+Input: A = E[x x^T] (symmetric positive semi-definite: restricted to its range first, see
+:func:`restrict_to_range`), beta = E[x y] (vector) or
 E[x y^T] (matrix, k outputs), E[||y||^2].  Loss convention as everywhere in l2phase
 (no 1/2, one gamma on every layer, D hidden layers, n = D + 1).  Minimising over the
 factorisations of a fixed end-to-end map W gives
@@ -24,12 +25,12 @@ Cases handled exactly:
   D >= 2: first order each).
 * **Several outputs, D = 1, any A**: the problem is convex in W (nuclear norm).  The
   transitions are the gammas at which rank W* drops; the last one is exactly
-  sigma_max(B).  The others are located by bisection on the rank of W*(gamma),
-  computed by accelerated proximal gradient (singular-value thresholding) to a
-  relative accuracy ``tol``.
-
-Several outputs with D >= 2 and non-isotropic A is non-convex with no closed form:
-use a global numerical search (``numerics``); this module raises NotImplementedError.
+  sigma_max(B).  The others are located exactly by homotopy on the rank
+  (:func:`nuclear_norm_path`, method ``"convex-homotopy"``, with its KKT certificate).
+* **Several outputs, D >= 2, any A**: non-convex, no closed form.  Certified global
+  numerical search (:func:`global_transitions`, method ``"global-numerical"``): lowest
+  branch per rank from many starts, continuation in gamma up and down, each crossing
+  located by root finding, with its certificate and accuracy.
 """
 
 from __future__ import annotations
@@ -40,12 +41,15 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
-from .closed_form import critical_point
-from .noise import noisy_covariance
 from .checks import NotConvergedError, check_data_stats, check_depth, check_nonnegative
 from .checks import InputError
+from .closed_form import critical_point
+from .data_range import RANGE_RTOL, restrict_to_range
+from .global_branches import global_transitions
+from .noise import noisy_covariance
+from .nuclear_path import nuclear_norm_path
 
-__all__ = ["Transition", "transitions", "ridge_branch_critical_point"]
+__all__ = ["Transition", "DataTransitions", "transitions", "data_transitions", "ridge_branch_critical_point"]
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,17 @@ class Transition:
     latent_heat : float
         Jump of dL*/dgamma (0 for a continuous transition).
     method : str
-        How it was obtained ("exact-D1", "scalar", "ridge-branch", "convex-rank").
+        How it was obtained ("exact-D1", "scalar", "ridge-branch", "convex-homotopy",
+        "global-numerical").
     lower_bound : float or None
         For D >= 2 and one output: the scalar formula with a = n^T A n, a lower bound on
         gamma_c, equal to it iff beta is an eigenvector of A.
+    accuracy : float or None
+        Relative accuracy of gamma_c for the numerical methods (None: closed form).
+    certificate : dict or None
+        For the numerical methods: how the result is certified (KKT / stationarity
+        residual, number of starts, gap to the next-best branch, spinodal of the
+        higher-gamma branch, ...).
     """
 
     gamma_c: float
@@ -84,6 +95,8 @@ class Transition:
     latent_heat: float
     method: str
     lower_bound: float | None = None
+    accuracy: float | None = None
+    certificate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -154,52 +167,6 @@ def ridge_branch_critical_point(A, beta, ey2: float, depth: int) -> tuple[float,
     return float(gamma_c), float(gamma_s), float(norm_c)
 
 
-def _convex_rank_path(A: np.ndarray, B: np.ndarray, tol: float) -> list[float]:
-    """D = 1, several outputs, any A: the gammas where rank W*(gamma) drops.
-
-    Solves min_W tr(W^T A W) - 2 tr(W^T B) + 2 gamma ||W||_* by FISTA with singular-value
-    thresholding, and bisects on the rank.  The largest transition is sigma_max(B) exactly.
-    """
-    smax = np.linalg.svd(B, compute_uv=False)
-    step = 1.0 / (2.0 * np.linalg.eigvalsh(A).max())
-
-    def solve(gamma: float, W0: np.ndarray) -> np.ndarray:
-        W, Y, tk = W0.copy(), W0.copy(), 1.0
-        for _ in range(20000):
-            G = 2.0 * (A @ Y - B)
-            U, s, Vt = np.linalg.svd(Y - step * G, full_matrices=False)
-            W_new = (U * np.maximum(s - 2.0 * gamma * step, 0.0)) @ Vt
-            t_new = 0.5 * (1 + np.sqrt(1 + 4 * tk * tk))
-            Y = W_new + ((tk - 1) / t_new) * (W_new - W)
-            if np.abs(W_new - W).max() <= 1e-13 * max(1.0, np.abs(W_new).max()):
-                return W_new
-            W, tk = W_new, t_new
-        return W
-
-    def rank(gamma: float) -> int:
-        W = solve(gamma, np.zeros_like(B))
-        sv = np.linalg.svd(W, compute_uv=False)
-        return int(np.sum(sv > 1e-7 * max(1.0, smax[0])))
-
-    k = min(B.shape)
-    out = [float(smax[0])]
-    hi = float(smax[0])
-    for r in range(1, k):
-        # rank(gamma) is non-increasing; find the gamma where it drops from r+1 to r
-        if rank(1e-12) < r + 1:
-            break
-        lo_g, hi_g = 0.0, hi
-        while hi_g - lo_g > tol * max(hi_g, 1e-300):
-            mid = 0.5 * (lo_g + hi_g)
-            if rank(mid) >= r + 1:
-                lo_g = mid
-            else:
-                hi_g = mid
-        out.append(0.5 * (lo_g + hi_g))
-        hi = out[-1]
-    return sorted(out)
-
-
 def transitions(
     A,
     beta,
@@ -208,14 +175,19 @@ def transitions(
     noise_sigma2: float = 0.0,
     width: int | None = None,
     *,
-    tol: float = 1e-9,
+    tol: float = 1e-10,
+    rtol: float = RANGE_RTOL,
+    n_starts: int = 8,
+    seed: int = 0,
 ) -> list[Transition]:
     r"""Every transition of the global minimum as gamma increases, sorted by gamma_c.
 
     Parameters
     ----------
     A : (d, d) array
-        E[x x^T], symmetric positive definite.
+        E[x x^T], symmetric positive semi-definite; the problem is restricted to range(A)
+        (eigenvalues > rtol * lambda_max, :func:`restrict_to_range`); a beta with a
+        component outside that range beyond Cauchy-Schwarz raises InputError.
     beta : (d,) or (d, k) array
         E[x y] or E[x y^T].
     ey2 : float
@@ -227,8 +199,13 @@ def transitions(
         hidden unit of a layer of ``width`` units): A is replaced by
         (1 + sigma^2/width)^D A (see :func:`theory.noisy_covariance`).
     tol : float
-        Relative accuracy of the numerically located transitions (ridge branch, convex
-        rank path); the closed-form ones are exact.
+        Relative accuracy of the numerically located transitions (convex homotopy,
+        global-numerical); the closed-form ones are exact.
+    rtol : float
+        Relative eigenvalue threshold of range(A).
+    n_starts, seed : int
+        Starts per rank of the global numerical search (D >= 2, several outputs, any A)
+        and the seed of its random starts.
 
     Returns
     -------
@@ -241,13 +218,80 @@ def transitions(
     >>> [round(t.gamma_c, 4) for t in transitions(np.eye(2), np.diag([1.0, 0.4]), 1.16, depth=2)]
     [0.117, 0.3969]
     """
+    return data_transitions(A, beta, ey2, depth, noise_sigma2, width, tol=tol, rtol=rtol,
+                            n_starts=n_starts, seed=seed).transitions
+
+
+@dataclass(frozen=True)
+class DataTransitions:
+    """The transitions of a data set together with the statistics they were computed from.
+
+    Attributes
+    ----------
+    transitions : list of Transition
+    in_dim, n_outputs : int
+        d and k (before the restriction).
+    rank_A : int
+        Dimension of range(A) kept (eigenvalues > ``threshold``).
+    dropped_directions : int
+        d - rank_A: input directions along which the data never vary.
+    threshold : float
+        Absolute eigenvalue threshold (rtol * lambda_max(A)).
+    singular_values_B : list of float
+        Singular values of E[x y^T], largest first.
+    ey2 : float
+    """
+
+    transitions: list[Transition]
+    in_dim: int
+    n_outputs: int
+    rank_A: int
+    dropped_directions: int
+    threshold: float
+    singular_values_B: list[float]
+    ey2: float
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["transitions"] = [t.to_dict() for t in self.transitions]
+        return out
+
+
+def data_transitions(
+    A,
+    beta,
+    ey2: float,
+    depth: int,
+    noise_sigma2: float = 0.0,
+    width: int | None = None,
+    *,
+    tol: float = 1e-10,
+    rtol: float = RANGE_RTOL,
+    n_starts: int = 8,
+    seed: int = 0,
+) -> DataTransitions:
+    """:func:`transitions` with the statistics it used (rank of A, dropped directions, ...).
+
+    Same parameters as :func:`transitions`.
+    """
     depth = check_depth(depth)
-    A, B, ey2 = check_data_stats(A, beta, ey2)
+    A, B, ey2 = check_data_stats(A, beta, ey2, definite=False)
     check_nonnegative(noise_sigma2, "noise_sigma2")
     if noise_sigma2 > 0:
         A = noisy_covariance(A, noise_sigma2, width, depth)
+    rr = restrict_to_range(A, B, ey2, rtol=rtol)
+    sv = np.linalg.svd(B, compute_uv=False)
+    trans = _transitions(rr.eigenvalues, rr.B, rr.ey2, depth, tol, n_starts, seed)
+    return DataTransitions(trans, int(A.shape[0]), int(B.shape[1]), rr.rank, rr.n_dropped, rr.threshold,
+                           [float(x) for x in sv], float(ey2))
+
+
+def _transitions(e: np.ndarray, B: np.ndarray, ey2: float, depth: int, tol: float, n_starts: int,
+                 seed: int) -> list[Transition]:
+    """All transitions for A = diag(e) (e > 0) in its eigenbasis."""
     if depth == 0:
         return []
+    A = np.diag(e)
     n_out = B.shape[1]
     n = depth + 1
     if n_out == 1:
@@ -265,9 +309,8 @@ def transitions(
         return [Transition(gamma_c, 1, 0, c, a_u, gamma_s, latent, "ridge-branch", scalar.gamma_c)]
 
     U, s, _ = np.linalg.svd(B, full_matrices=False)
-    a_iso = float(np.trace(A)) / A.shape[0]
-    isotropic = np.abs(A - a_iso * np.eye(A.shape[0])).max() <= 1e-10 * a_iso
-    if isotropic:
+    a_iso = float(np.mean(e))
+    if np.abs(e - a_iso).max() <= 1e-10 * a_iso:
         out = []
         for k, sk in enumerate(s):
             if sk <= 0:
@@ -277,14 +320,23 @@ def transitions(
                 Transition(cp.gamma_c, cp.order, k, float(sk), a_iso, cp.spinodal, cp.latent_heat, "scalar")
             )
         return sorted(out, key=lambda tr: tr.gamma_c)
+
+    def a_mode(k: int) -> float:
+        return float(U[:, k] @ (e * U[:, k]))
+
+    out = []
     if depth == 1:
-        gammas = _convex_rank_path(A, B, tol)
-        out = []
-        for k, g in enumerate(sorted(gammas, reverse=True)):
-            a_k = float(U[:, k] @ A @ U[:, k])
-            out.append(Transition(g, 2, k, float(s[k]), a_k, g, 0.0, "convex-rank"))
+        for p in nuclear_norm_path(e, B, tol=tol):
+            k = p.rank - 1
+            cert = dict(p.certificate, kkt_residual=p.kkt_residual, dual_margin=p.dual_margin,
+                        search_bracket=list(p.bracket))
+            out.append(Transition(p.gamma, 2, k, float(s[k]), a_mode(k), p.gamma, 0.0, "convex-homotopy",
+                                  accuracy=p.accuracy, certificate=cert))
         return sorted(out, key=lambda tr: tr.gamma_c)
-    raise NotImplementedError(
-        "several outputs with depth >= 2 and a non-isotropic A have no exact solution: "
-        "whiten the inputs (A = aI) or use a global numerical search"
-    )
+    for g in global_transitions(e, B, depth, n_starts=n_starts, seed=seed, tol=tol):
+        k = g.rank_below - 1
+        cert = dict(g.certificate, rank_below=g.rank_below, rank_above=g.rank_above,
+                    spinodal_lower_branch=g.spinodal_down)
+        out.append(Transition(g.gamma_c, 1, k, float(s[k]), a_mode(k), g.spinodal_up, g.latent_heat,
+                              "global-numerical", accuracy=g.accuracy, certificate=cert))
+    return sorted(out, key=lambda tr: tr.gamma_c)

@@ -274,14 +274,14 @@ def accuracy_regimes(
         A, beta, ey2 = train.stats()
         try:
             preds = theory.transitions(A, beta, ey2, D)
-        except (ValueError, theory.InvalidCovarianceError) as exc:  # e.g. singular A
+        except theory.InputError as exc:  # inconsistent statistics (singular A is handled by the theory)
             linear = dict(depth=D, error=str(exc))
         else:
             # modes at rounding level (e.g. the all-ones direction removed by centring the
             # targets) have gamma_c ~ 1e-20: no transition
             top = max((float(t.gamma_c) for t in preds), default=0.0)
-            pts = [dict(mode=int(t.mode), gamma_c=float(t.gamma_c), order=int(t.order)) for t in preds
-                   if t.gamma_c > 1e-9 * top]
+            pts = [dict(mode=int(t.mode), gamma_c=float(t.gamma_c), order=int(t.order), method=str(t.method),
+                        accuracy=t.accuracy) for t in preds if t.gamma_c > 1e-9 * top]
             gmax = max((p["gamma_c"] for p in pts), default=None)
             compare = []
             for name in ("param_norm_sq", "R_E", "train_accuracy"):

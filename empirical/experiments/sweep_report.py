@@ -132,7 +132,8 @@ def _classifier_report(res: dict) -> str:
               f"Predicted transitions gamma_c (one per mode of beta = E[x y^T]): "
               f"{', '.join(_f(p['gamma_c']) for p in lt['predictions']) or 'none'}; the largest is "
               f"{_f(lt['largest_gamma_c'])}. Detected collapse of ||theta||^2 at {_f(lt['detected_collapse'])}: "
-              f"ratio detected / predicted = {_f(lt['collapse_ratio'], 3)}."
+              f"ratio detected / predicted = {_f(lt['collapse_ratio'], 3)}. Method: "
+              f"{', '.join(sorted({str(p.get('method')) for p in lt['predictions']})) or '-'}."
               + ("" if m["objective"] == "mse" else " (The prediction is for the MSE loss; with cross-entropy it "
                  "is only a reference scale.)"), "",
               "| curve | detected gamma | kind | nearest predicted gamma_c (mode) | relative distance | inside interval |",
