@@ -36,10 +36,8 @@ RD(theta_w) = ||w(t*) - w(0)|| / ||w(0)|| over the first copy of the input weigh
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -47,141 +45,19 @@ import torch
 
 from l2phase.theory.checks import NotConvergedError, check_positive
 
-__all__ = [
-    "TWO_LAYER_DATASETS",
-    "TwoLayerData",
-    "TwoLayerRun",
-    "angle_amplitude",
-    "condensation_metrics",
-    "cosine_similarity_matrix",
-    "effective_orientations",
-    "initial_draws",
-    "train_normalised",
-    "train_plain",
-    "two_layer_dataset",
-]
+from .data import TwoLayerData, initial_draws
+from .metrics import angle_amplitude, condensation_metrics
 
-#: Names accepted by :func:`two_layer_dataset` (``mnist`` needs a local path: ``mnist:PATH``).
-TWO_LAYER_DATASETS = ("quadratic4", "quadratic1d", "sin1d", "teacher2d", "digits", "mnist")
+__all__ = ["TwoLayerRun", "train_normalised", "train_plain"]
 
 
-# ------------------------------------------------------------------------------- data
-@dataclass(frozen=True)
-class TwoLayerData:
-    """A regression set for the two-layer experiments: X (n, d) and scalar targets y (n,)."""
-
-    X: np.ndarray
-    y: np.ndarray
-    name: str
-    meta: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        X = np.asarray(self.X, dtype=float)
-        y = np.asarray(self.y, dtype=float).reshape(-1)
-        if X.ndim == 1:
-            X = X[:, None]
-        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-            raise ValueError(f"X must be a non-empty (n, d) array, got shape {np.shape(self.X)}")
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"y has {y.shape[0]} values but X has {X.shape[0]} rows")
-        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-            raise ValueError("X and y must be finite")
-        object.__setattr__(self, "X", X)
-        object.__setattr__(self, "y", y)
-
-    @property
-    def n_samples(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def in_dim(self) -> int:
-        return self.X.shape[1]
-
-    def augmented(self) -> np.ndarray:
-        """x~ = (x, 1): the bias is the last input weight (paper p.2)."""
-        return np.hstack([self.X, np.ones((self.n_samples, 1))])
-
-
-def two_layer_dataset(name: str = "quadratic4", *, n_samples: int | None = None, seed: int = 0,
-                      path: str | Path | None = None) -> TwoLayerData:
-    """Small data sets for the phase-diagram experiments.
-
-    * ``quadratic4`` - the paper's problem: x = linspace(-1/2, 1/2, 4), y = x^2;
-    * ``quadratic1d`` - the same target on ``n_samples`` (default 16) equispaced points;
-    * ``sin1d`` - y = sin(2 pi x) / 2 on ``n_samples`` (default 16) points of [-1/2, 1/2];
-    * ``teacher2d`` - ``n_samples`` (default 20) seeded uniform points of [-1/2, 1/2]^2, y from a
-      fixed 3-neuron ReLU teacher;
-    * ``digits`` - ``n_samples`` (default 200) of scikit-learn's 8x8 digits, x = pixels/16 in
-      [0, 1]^64, y = label/9 (a scalar label, as the paper's MNIST experiment);
-    * ``mnist`` - ``n_samples`` (default 200) MNIST training images from the local file or
-      directory ``path`` (see :func:`empirical.data.load_mnist`), x = pixels/255, y = label/9.
-      The paper's code used the first 45 images.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {name!r}")
-    if n_samples is not None and (isinstance(n_samples, bool) or int(n_samples) != n_samples or n_samples < 1):
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    rng = np.random.default_rng(seed)
-    if name == "quadratic4":
-        x = np.linspace(-0.5, 0.5, 4)
-        return TwoLayerData(x[:, None], x ** 2, name, dict(target="x^2", n=4))
-    if name in ("quadratic1d", "sin1d"):
-        n = int(n_samples or 16)
-        x = np.linspace(-0.5, 0.5, n)
-        y = x ** 2 if name == "quadratic1d" else np.sin(2 * np.pi * x) / 2
-        return TwoLayerData(x[:, None], y, name, dict(n=n))
-    if name == "teacher2d":
-        n = int(n_samples or 20)
-        X = rng.uniform(-0.5, 0.5, size=(n, 2))
-        W = np.array([[1.0, 0.5, 0.1], [-0.7, 1.0, 0.2], [0.3, -1.0, -0.1]])
-        a = np.array([1.0, -0.8, 0.6])
-        y = np.maximum(np.hstack([X, np.ones((n, 1))]) @ W.T, 0) @ a
-        return TwoLayerData(X, y, name, dict(n=n, seed=int(seed)))
-    if name == "digits":
-        from sklearn.datasets import load_digits
-
-        d = load_digits()
-        n = int(n_samples or 200)
-        if n > d.data.shape[0]:
-            raise ValueError(f"n_samples must be <= {d.data.shape[0]} for digits, got {n}")
-        idx = np.sort(rng.choice(d.data.shape[0], n, replace=False))
-        return TwoLayerData(d.data[idx] / 16.0, d.target[idx] / 9.0, name, dict(n=n, seed=int(seed), y="label/9"))
-    if name == "mnist":
-        if path is None:
-            raise ValueError("the mnist data set needs a local path (data 'mnist:PATH')")
-        from .data import load_mnist
-
-        n = int(n_samples or 200)
-        ds = load_mnist(path, n_samples=n, seed=seed, center_targets=False)
-        # load_mnist centres pixels; the paper's inputs are raw pixels / 255 in [0, 1]
-        X = ds.X + 0.0
-        X = X - X.min(0)
-        return TwoLayerData(X, ds.labels / 9.0, name, dict(n=n, seed=int(seed), y="label/9", source=str(path)))
-    raise ValueError(f"unknown data set {name!r}; known: {', '.join(TWO_LAYER_DATASETS)}")
-
-
-# ------------------------------------------------------------------------------ draws
-def initial_draws(width: int, in_dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Standard-normal draws (z_a (m,), z_w (m, d+1)) of one run; a = beta1 z_a, w = beta2 z_w.
-
-    Seeded by (seed, m) only, so every (gamma_energy, gamma_dynamic) at the same width and
-    seed starts from the same draws (common random numbers across the diagram).
-    """
-    width = _check_int(width, "width")
-    in_dim = _check_int(in_dim, "in_dim")
-    rng = np.random.default_rng([int(seed), width])
-    za = rng.standard_normal(width)
-    zw = rng.standard_normal((width, in_dim + 1))
-    return za, zw
-
-
-def _check_int(v, name, minimum=1) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < minimum:
+def _check_int(v, name: str, minimum: int = 1) -> int:
+    """The trainers' integer arguments (sizes, step counts)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
     return int(v)
 
 
-# ------------------------------------------------------------------------- result row
 @dataclass
 class TwoLayerRun:
     """One trained run (a row of a batch). RD and metrics refer to the first copy of the neurons."""
@@ -210,92 +86,6 @@ class TwoLayerRun:
         return rec
 
 
-# ------------------------------------------------------------------------ condensation
-def angle_amplitude(a: np.ndarray, w: np.ndarray, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-neuron orientation and amplitude A_k = |a_k| ||(w_k, b_k)||.
-
-    Orientation: for 1-D inputs (w has 2 columns: w, b) the angle atan2(b, w) in [-pi, pi]
-    (paper p.7, authors' code); in higher dimension the projection w_hat . p on the unit
-    reference direction p (default the all-ones unit vector of R^(d+1), as the authors' MNIST code).
-    """
-    a = np.asarray(a, dtype=float).reshape(-1)
-    w = np.asarray(w, dtype=float)
-    if w.ndim != 2 or w.shape[0] != a.shape[0]:
-        raise ValueError(f"w must be (m, d+1) with m = len(a) = {a.shape[0]}, got {w.shape}")
-    norm = np.linalg.norm(w, axis=1)
-    amp = np.abs(a) * norm
-    if w.shape[1] == 2 and reference is None:
-        return np.arctan2(w[:, 1], w[:, 0]), amp
-    p = np.ones(w.shape[1]) if reference is None else np.asarray(reference, dtype=float).reshape(-1)
-    if p.shape[0] != w.shape[1]:
-        raise ValueError(f"reference must have length {w.shape[1]}, got {p.shape[0]}")
-    p = p / np.linalg.norm(p)
-    return (w @ p) / np.where(norm > 0, norm, 1.0), amp
-
-
-def effective_orientations(orientation: np.ndarray, amplitude: np.ndarray, *, bins: int = 90,
-                           value_range: tuple[float, float] = (-math.pi, math.pi)) -> tuple[float, float]:
-    """(N_eff, top-4 mass) of the amplitude-weighted orientation histogram.
-
-    Weights p_k = A_k / sum A, ``bins`` bins over ``value_range``; N_eff = exp(entropy) of the
-    bin masses (90 for a uniform spread, 1 for a single orientation); top-4 mass = the mass
-    of the 4 heaviest bins.
-    """
-    amp = np.asarray(amplitude, dtype=float)
-    tot = amp.sum()
-    if not tot > 0:
-        return float("nan"), float("nan")
-    h, _ = np.histogram(orientation, bins=bins, range=value_range, weights=amp / tot)
-    p = h[h > 0]
-    return float(np.exp(-(p * np.log(p)).sum())), float(np.sort(h)[-4:].sum())
-
-
-def _effective_rank(w: np.ndarray, amp: np.ndarray) -> float:
-    # exp(entropy) of the eigenvalues of sum_k p_k w_hat_k w_hat_k^T: ~(d+1) diffuse, 1 condensed on one line
-    norm = np.linalg.norm(w, axis=1)
-    keep = norm > 0
-    if not keep.any() or not amp[keep].sum() > 0:
-        return float("nan")
-    u = w[keep] / norm[keep, None]
-    p = amp[keep] / amp[keep].sum()
-    lam = np.clip(np.linalg.eigvalsh((u * p[:, None]).T @ u), 0, None)
-    lam = lam[lam > 1e-15] / lam.sum()
-    return float(np.exp(-(lam * np.log(lam)).sum()))
-
-
-def condensation_metrics(a: np.ndarray, w: np.ndarray, *, bins: int = 90) -> dict:
-    """Condensation of the neurons (a_k, w_k): ``neff`` and ``top4`` of :func:`effective_orientations`
-    (angle for 1-D inputs, projection on the all-ones direction over [-1, 1] otherwise) and ``erank``,
-    the effective rank (exp entropy of eigenvalues) of the amplitude-weighted second moment of the
-    unit input weights."""
-    orient, amp = angle_amplitude(a, w)
-    rng = (-math.pi, math.pi) if np.asarray(w).shape[1] == 2 else (-1.0, 1.0)
-    neff, top4 = effective_orientations(orient, amp, bins=bins, value_range=rng)
-    return dict(neff=neff, top4=top4, erank=_effective_rank(np.asarray(w, dtype=float), amp))
-
-
-def cosine_similarity_matrix(w: np.ndarray, *, max_neurons: int = 400, amplitude: np.ndarray | None = None,
-                             seed: int = 0) -> np.ndarray:
-    """Cosine similarity D(u, v) = u_hat . v_hat of input weights (bias included), rows sorted by
-    the leading eigenvector (Zhou et al. 2022).  At most ``max_neurons`` neurons: the largest
-    amplitudes if ``amplitude`` is given, else a seeded random subset."""
-    w = np.asarray(w, dtype=float)
-    if w.ndim != 2:
-        raise ValueError(f"w must be (m, d+1), got {w.shape}")
-    if w.shape[0] > max_neurons:
-        if amplitude is not None:
-            idx = np.argsort(np.asarray(amplitude))[-max_neurons:]
-        else:
-            idx = np.random.default_rng(seed).choice(w.shape[0], max_neurons, replace=False)
-        w = w[idx]
-    u = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-300)
-    D = u @ u.T
-    _, vec = np.linalg.eigh(D)
-    order = np.argsort(vec[:, -1])
-    return D[np.ix_(order, order)]
-
-
-# --------------------------------------------------------------------- the trainer
 def _device_dtype(device, dtype):
     dev = torch.device(device or "cpu")
     if dev.type == "cuda":
