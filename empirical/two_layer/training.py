@@ -40,6 +40,7 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
+import numba
 import numpy as np
 import torch
 
@@ -86,6 +87,179 @@ class TwoLayerRun:
         return rec
 
 
+_BLOCK = 256  # neurons per block of the compiled trainer (its temporaries stay in L1)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pre_block(X, w, j0, L, pre):
+    """pre[i, jj] = x~_i . w_(j0 + jj) for a block of L neurons (w is (D, N): neurons innermost)."""
+    n, D = X.shape
+    for i in range(n):
+        x0 = X[i, 0]
+        for jj in range(L):
+            pre[i, jj] = x0 * w[0, j0 + jj]
+        for d in range(1, D):
+            xd = X[i, d]
+            for jj in range(L):
+                pre[i, jj] += xd * w[d, j0 + jj]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _forward_one(X, y, a, w, kappa):
+    """f (n,) of one net (w (D, N)) and its loss R_S = (1/2n) sum (f - y)^2."""
+    n = X.shape[0]
+    N = a.shape[0]
+    f = np.zeros(n)
+    pre = np.empty((n, _BLOCK))
+    for j0 in range(0, N, _BLOCK):
+        L = min(_BLOCK, N - j0)
+        _pre_block(X, w, j0, L, pre)
+        for i in range(n):
+            acc = 0.0
+            for jj in range(L):
+                acc += a[j0 + jj] * max(pre[i, jj], 0.0)
+            f[i] += acc
+    loss = 0.0
+    for i in range(n):
+        f[i] *= kappa
+        loss += (f[i] - y[i]) ** 2
+    return f, 0.5 * loss / n
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, record_every):
+    """Mobility-weighted GD of one normalised net, in place on a (N,), w (D, N) (neurons innermost).
+
+    The rules of :func:`train_normalised` for one row: eta = c / (lambda_GN + lambda_res)
+    every ``eta_every`` steps, a rise of the loss undoes the step and halves c, stop at
+    R_S < tol, ``max_steps`` or c < step_factor 2^-40; RD of the first m = w0.shape[1]
+    neurons recorded every ``record_every`` iterations.  One pass over the neurons per step,
+    by blocks of ``_BLOCK`` (branch-free, vectorised over neurons), computes each neuron's
+    gradient, saves and updates it, and accumulates the next forward pass.
+    Returns (status 0 converged / 1 max_steps / 2 step_size_underflow, steps, loss, rd_max).
+    """
+    n, D = X.shape
+    N = a.shape[0]
+    m = w0.shape[1]
+    gram = X @ X.T
+    prev_a = a.copy()
+    prev_w = w.copy()
+    w0n = np.sqrt((w0 * w0).sum())
+    f, loss = _forward_one(X, y, a, w, kappa)
+    prev_loss = np.inf
+    c = step_factor
+    steps = 0
+    it = 0
+    since = eta_every
+    rd_max = 0.0
+    eta = 0.0
+    e = np.zeros(n)
+    pre = np.empty((n, _BLOCK))
+    msk = np.empty((n, _BLOCK))
+    G = np.empty((D, _BLOCK))
+    ga = np.empty(_BLOCK)
+    while True:
+        if not loss <= prev_loss:  # a rise (or NaN): undo the last step, halve c
+            a[:] = prev_a
+            w[:, :] = prev_w
+            c /= 2
+            steps -= 1
+            since = eta_every
+            f, loss = _forward_one(X, y, a, w, kappa)
+        if c < step_factor * 2.0 ** -40:
+            return 2, steps, loss, rd_max
+        if loss < tol:
+            return 0, steps, loss, rd_max
+        if steps >= max_steps:
+            return 1, steps, loss, rd_max
+        if it % record_every == 0:
+            acc = 0.0
+            for d in range(D):
+                for j in range(m):
+                    acc += (w[d, j] - w0[d, j]) ** 2
+            rd_max = max(rd_max, np.sqrt(acc) / w0n)
+        for i in range(n):
+            e[i] = f[i] - y[i]
+        if since >= eta_every:  # eta = c / (lambda_GN + lambda_res), one extra pass
+            K = np.zeros((n, n))
+            lam_res = 0.0
+            for j0 in range(0, N, _BLOCK):
+                L = min(_BLOCK, N - j0)
+                _pre_block(X, w, j0, L, pre)
+                for i in range(n):
+                    for jj in range(L):
+                        msk[i, jj] = 1.0 if pre[i, jj] > 0.0 else 0.0
+                        pre[i, jj] = max(pre[i, jj], 0.0)
+                for jj in range(L):
+                    g2 = 0.0
+                    for d in range(D):
+                        acc = 0.0
+                        for i in range(n):
+                            acc += e[i] * msk[i, jj] * X[i, d]
+                        g2 += (acc / n) ** 2
+                    lam_res = max(lam_res, g2)
+                for i in range(n):
+                    for i2 in range(i, n):
+                        acc = 0.0
+                        gi = gram[i, i2] * kp
+                        for jj in range(L):
+                            aj = a[j0 + jj]
+                            acc += pre[i, jj] * pre[i2, jj] / kp + aj * aj * msk[i, jj] * msk[i2, jj] * gi
+                        K[i, i2] += acc
+            for i in range(n):
+                for i2 in range(i):
+                    K[i, i2] = K[i2, i]
+            K *= kappa * kappa / n
+            eta = c / (np.linalg.eigvalsh(K)[-1] + kappa * np.sqrt(lam_res))
+            since = 0
+        since += 1
+        prev_loss = loss
+        cw = eta * kp * kappa / n
+        ca = eta / kp * kappa / n
+        fn = np.zeros(n)
+        for j0 in range(0, N, _BLOCK):
+            L = min(_BLOCK, N - j0)
+            _pre_block(X, w, j0, L, pre)
+            for jj in range(L):
+                ga[jj] = 0.0
+            for d in range(D):
+                for jj in range(L):
+                    G[d, jj] = 0.0
+            for i in range(n):
+                ei = e[i]
+                for jj in range(L):
+                    p = pre[i, jj]
+                    em = ei if p > 0.0 else 0.0  # e_i 1[w.x_i > 0]
+                    ga[jj] += em * p
+                for d in range(D):
+                    xd = X[i, d]
+                    for jj in range(L):
+                        G[d, jj] += (ei if pre[i, jj] > 0.0 else 0.0) * xd
+            for d in range(D):
+                for jj in range(L):
+                    j = j0 + jj
+                    prev_w[d, j] = w[d, j]
+                    w[d, j] -= cw * a[j] * G[d, jj]  # a before its update
+            for jj in range(L):
+                j = j0 + jj
+                prev_a[j] = a[j]
+                a[j] -= ca * ga[jj]
+            _pre_block(X, w, j0, L, pre)  # the next forward pass, while the block is in cache
+            for i in range(n):
+                acc = 0.0
+                for jj in range(L):
+                    acc += a[j0 + jj] * max(pre[i, jj], 0.0)
+                fn[i] += acc
+        loss = 0.0
+        for i in range(n):
+            fn[i] *= kappa
+            loss += (fn[i] - y[i]) ** 2
+        f = fn
+        loss = 0.5 * loss / n
+        steps += 1
+        it += 1
+
+
 def _device_dtype(device, dtype):
     dev = torch.device(device or "cpu")
     if dev.type == "cuda":
@@ -116,6 +290,7 @@ def train_normalised(
     device=None,
     dtype=None,
     progress=None,
+    kernel: str = "auto",
 ) -> list[TwoLayerRun]:
     """Train a batch of normalised two-layer ReLU nets by mobility-weighted full-batch GD.
 
@@ -136,6 +311,12 @@ def train_normalised(
         (one int for every row, or one per row).
     device, dtype : torch device (TF32 disabled on CUDA) and dtype (default float64 on CPU,
         float32 on CUDA).
+    kernel : "auto", "numba" or "torch".  "numba" (what "auto" takes for float64 on CPU) trains
+        the rows one after another in a compiled loop that makes one pass over the neurons per
+        step (gradient, saved copy, update and the next forward pass fused), so a step moves
+        ~9 numbers per neuron through memory; "torch" (any device) trains all rows at once in
+        stacked (rows, neurons, samples) tensors.  Both follow the same rules per row (eta,
+        rejections and RD records of one row never depend on the others), and agree to rounding.
 
     Returns
     -------
@@ -159,8 +340,42 @@ def train_normalised(
     max_steps = _check_int(max_steps, "max_steps", minimum=0)
     eta_every = _check_int(eta_every, "eta_every")
     record_every = _check_int(record_every, "record_every")
+    if kernel not in ("auto", "numba", "torch"):
+        raise ValueError(f"kernel must be 'auto', 'numba' or 'torch', got {kernel!r}")
     dev, dt = _device_dtype(device, dtype)
+    if kernel == "auto":
+        kernel = "numba" if dev.type == "cpu" and dt == torch.float64 and not numba.config.DISABLE_JIT else "torch"
+    if kernel == "numba" and (dev.type != "cpu" or dt != torch.float64):
+        raise ValueError("kernel 'numba' runs on the CPU in float64")
     t0 = time.perf_counter()
+    if kernel == "numba":
+        Xn = np.ascontiguousarray(data.augmented())
+        yn = np.ascontiguousarray(data.y, dtype=float)
+        codes = ("converged", "max_steps", "step_size_underflow")
+        status, steps, final_loss, rd, rd_max, rd_a = [], [], [], [], [], []
+        a_np, w_np, a0_np, w0_np = [], [], [], []
+        for r, (m, s) in enumerate(zip(widths, seeds)):
+            za, zw = initial_draws(m, data.in_dim, s)
+            a = np.concatenate([za, -za]) if asi else za.copy()
+            w = np.ascontiguousarray(np.concatenate([zw, zw]).T if asi else zw.T)  # (D, N)
+            code, st, fl, rmax = _gd_run(Xn, yn, a, w, np.ascontiguousarray(zw.T), float(kap[r]), float(kpp[r]),
+                                         tol, max_steps, step_factor, eta_every, record_every)
+            w = w.T
+            rdw = float(np.linalg.norm(w[:m] - zw) / np.linalg.norm(zw))
+            status.append(codes[code])
+            steps.append(st)
+            final_loss.append(fl)
+            rd.append(rdw)
+            rd_max.append(max(rmax, rdw))
+            rd_a.append(float(np.linalg.norm(a[:m] - za) / np.linalg.norm(za)))
+            a_np.append(a[:m])
+            w_np.append(w[:m])
+            a0_np.append(za)
+            w0_np.append(zw)
+            if progress is not None:
+                progress(int(st), B - r - 1)
+        return _runs(kap, kpp, widths, seeds, keep, status, steps, final_loss, rd, rd_max, rd_a,
+                     a_np, w_np, a0_np, w0_np, time.perf_counter() - t0)
 
     Xt = torch.as_tensor(data.augmented(), dtype=dt, device=dev)  # (n, D)
     y = torch.as_tensor(data.y, dtype=dt, device=dev)
@@ -211,7 +426,7 @@ def train_normalised(
     eta = torch.zeros(B, dtype=dt, device=dev)
     final_loss = torch.zeros(B, dtype=dt, device=dev)
     it = 0
-    since_eta = eta_every  # force a computation on the first step
+    since_eta = torch.full((B,), eta_every, dtype=torch.long, device=dev)  # per row: compute on the first step
     while True:
         pre, act, e, loss = forward(a, w)
         bad = active & ~(loss <= prev_loss)  # a rise (or NaN): undo that run's last step, halve c
@@ -221,7 +436,7 @@ def train_normalised(
             c = torch.where(bad, c / 2, c)
             steps[bad.cpu().numpy()] -= 1
             pre, act, e, loss = forward(a, w)
-            since_eta = eta_every
+            since_eta = torch.where(bad, eta_every, since_eta)
         final_loss = torch.where(active, loss, final_loss)
         failed = active & (c < step_factor * 2.0 ** -40)
         if bool(failed.any()):
@@ -245,9 +460,10 @@ def train_normalised(
             rd_max = torch.where(active, torch.maximum(rd_max, rd), rd_max)
         # G_k = (1/n) sum_i e_i 1[w_k.x_i > 0] x~_i, built in place to spare large temporaries
         G = torch.matmul(pre.gt_(0).to(dt).mul_(e[:, None, :]), Xt).div_(n)  # (B, N, D); pre is consumed
-        if since_eta >= eta_every:
-            eta = step_size(a, G, act, c)
-            since_eta = 0
+        need = since_eta >= eta_every  # per row, so a row's eta never depends on the others
+        if bool(need.any()):
+            eta = torch.where(need, step_size(a, G, act, c), eta)
+            since_eta = torch.where(need, 0, since_eta)
         since_eta += 1
         ga = torch.bmm(act, e[:, :, None])[:, :, 0].mul_((k / n)[:, None])
         prev_a.copy_(a)
@@ -265,19 +481,25 @@ def train_normalised(
     rd = (w[:, :M] - w0).flatten(1).norm(dim=1) / w0_norm
     rd_max = torch.maximum(rd_max, rd)
     rd_a = (a[:, :M] - a0).norm(dim=1) / a0_norm
-    seconds = time.perf_counter() - t0
-    out = []
     a_np, w_np, a0_np, w0_np = (t.cpu().numpy() for t in (a[:, :M], w[:, :M], a0, w0))
-    for r in range(B):
+    return _runs(kap, kpp, widths, seeds, keep, status, steps, final_loss.cpu().numpy(), rd.cpu().numpy(),
+                 rd_max.cpu().numpy(), rd_a.cpu().numpy(), a_np, w_np, a0_np, w0_np, time.perf_counter() - t0)
+
+
+def _runs(kap, kpp, widths, seeds, keep, status, steps, final_loss, rd, rd_max, rd_a,
+          a_np, w_np, a0_np, w0_np, seconds) -> list[TwoLayerRun]:
+    """One :class:`TwoLayerRun` per row from the final state (first copy of the neurons)."""
+    out = []
+    for r in range(len(widths)):
         m = widths[r]
-        mi = condensation_metrics(a0_np[r, :m], w0_np[r, :m])
-        mf = condensation_metrics(a_np[r, :m], w_np[r, :m])
+        mi = condensation_metrics(a0_np[r][:m], w0_np[r][:m])
+        mf = condensation_metrics(a_np[r][:m], w_np[r][:m])
         neurons = None
         if keep[r] > 0:
             idx = np.arange(m) if m <= keep[r] else np.sort(
                 np.random.default_rng(0).choice(m, keep[r], replace=False))
-            o0, A0 = angle_amplitude(a0_np[r, idx], w0_np[r, idx])
-            o1, A1 = angle_amplitude(a_np[r, idx], w_np[r, idx])
+            o0, A0 = angle_amplitude(a0_np[r][idx], w0_np[r][idx])
+            o1, A1 = angle_amplitude(a_np[r][idx], w_np[r][idx])
             neurons = dict(orientation_init=o0, amplitude_init=A0, orientation_final=o1, amplitude_final=A1)
         out.append(TwoLayerRun(
             kappa=float(kap[r]), kappa_prime=float(kpp[r]), width=m, seed=int(seeds[r]),
