@@ -88,9 +88,10 @@ class TwoLayerRun:
 
 
 _BLOCK = 256  # neurons per block of the compiled trainer (its temporaries stay in L1)
+_njit = numba.njit(cache=True, error_model="numpy")
 
 
-@numba.njit(cache=True, error_model="numpy")
+@_njit
 def _pre_block(X, w, j0, L, pre):
     """pre[i, jj] = x~_i . w_(j0 + jj) for a block of L neurons (w is (D, N): neurons innermost)."""
     n, D = X.shape
@@ -104,7 +105,7 @@ def _pre_block(X, w, j0, L, pre):
                 pre[i, jj] += xd * w[d, j0 + jj]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@_njit
 def _forward_one(X, y, a, w, kappa):
     """f (n,) of one net (w (D, N)) and its loss R_S = (1/2n) sum (f - y)^2."""
     n = X.shape[0]
@@ -114,19 +115,31 @@ def _forward_one(X, y, a, w, kappa):
     for j0 in range(0, N, _BLOCK):
         L = min(_BLOCK, N - j0)
         _pre_block(X, w, j0, L, pre)
-        for i in range(n):
-            acc = 0.0
-            for jj in range(L):
-                acc += a[j0 + jj] * max(pre[i, jj], 0.0)
-            f[i] += acc
+        _add_block_output(a, j0, L, pre, f)
+    return f, _scale_and_loss(f, y, kappa)
+
+
+@_njit
+def _add_block_output(a, j0, L, pre, f):
+    """f_i += sum over the block of a_j ReLU(pre_ij)."""
+    for i in range(f.shape[0]):
+        acc = 0.0
+        for jj in range(L):
+            acc += a[j0 + jj] * max(pre[i, jj], 0.0)
+        f[i] += acc
+
+
+@_njit
+def _scale_and_loss(f, y, kappa):
+    """f *= kappa in place; returns R_S = (1/2n) sum (f - y)^2."""
     loss = 0.0
-    for i in range(n):
+    for i in range(f.shape[0]):
         f[i] *= kappa
         loss += (f[i] - y[i]) ** 2
-    return f, 0.5 * loss / n
+    return 0.5 * loss / f.shape[0]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@_njit
 def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, record_every):
     """Mobility-weighted GD of one normalised net, in place on a (N,), w (D, N) (neurons innermost).
 
@@ -245,17 +258,9 @@ def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, r
                 prev_a[j] = a[j]
                 a[j] -= ca * ga[jj]
             _pre_block(X, w, j0, L, pre)  # the next forward pass, while the block is in cache
-            for i in range(n):
-                acc = 0.0
-                for jj in range(L):
-                    acc += a[j0 + jj] * max(pre[i, jj], 0.0)
-                fn[i] += acc
-        loss = 0.0
-        for i in range(n):
-            fn[i] *= kappa
-            loss += (fn[i] - y[i]) ** 2
+            _add_block_output(a, j0, L, pre, fn)
+        loss = _scale_and_loss(fn, y, kappa)
         f = fn
-        loss = 0.5 * loss / n
         steps += 1
         it += 1
 
