@@ -83,6 +83,7 @@ def main():
     ap.add_argument("--widths", default=None)
     ap.add_argument("--steps", type=int, default=200, help="steps per net (fewer at large widths: <= 2e7 / m)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--kernels", default=None, help="comma-separated train_normalised kernels (default numba,torch on CPU)")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     ap.add_argument("--cut", action="store_true", help="time the CPU default cut")
     ap.add_argument("--full", action="store_true", help="time the full default grid")
@@ -92,7 +93,8 @@ def main():
     widths = [int(float(w)) for w in args.widths.split(",")] if args.widths else (
         [1000, 10000, 100000, 1000000])
     print(f"device {args.device}, torch threads {torch.get_num_threads()}, median of {args.repeats} interleaved")
-    kernels = ("numba", "torch") if args.device == "cpu" else ("torch",)
+    kernels = tuple(args.kernels.split(",")) if args.kernels else (
+        ("numba", "torch") if args.device == "cpu" else ("torch",))
     print(f"{'width':>8s} {'steps':>6s} " + " ".join(f"{'kernel ' + k + ' net-steps/s':>26s}" for k in kernels)
           + f" {'nn.Module loop':>15s} " + " ".join(f"{k + ' / loop':>13s}" for k in kernels))
     for m in widths:

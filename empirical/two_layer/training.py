@@ -110,23 +110,23 @@ def _forward_one(X, y, a, w, kappa):
     """f (n,) of one net (w (D, N)) and its loss R_S = (1/2n) sum (f - y)^2."""
     n = X.shape[0]
     N = a.shape[0]
-    f = np.zeros(n)
+    lanes = np.zeros((n, _BLOCK))
     pre = np.empty((n, _BLOCK))
     for j0 in range(0, N, _BLOCK):
         L = min(_BLOCK, N - j0)
         _pre_block(X, w, j0, L, pre)
-        _add_block_output(a, j0, L, pre, f)
+        _add_block_output(a, j0, L, pre, lanes)
+    f = lanes.sum(axis=1)
     return f, _scale_and_loss(f, y, kappa)
 
 
 @_njit
-def _add_block_output(a, j0, L, pre, f):
-    """f_i += sum over the block of a_j ReLU(pre_ij)."""
-    for i in range(f.shape[0]):
-        acc = 0.0
+def _add_block_output(a, j0, L, pre, lanes):
+    """lanes[i, jj] += a_j ReLU(pre_ij) over a block: element-wise, so it vectorises (a
+    running sum over jj would not without fastmath); f_i = sum_jj lanes[i, jj] at the end."""
+    for i in range(lanes.shape[0]):
         for jj in range(L):
-            acc += a[j0 + jj] * max(pre[i, jj], 0.0)
-        f[i] += acc
+            lanes[i, jj] += a[j0 + jj] * max(pre[i, jj], 0.0)
 
 
 @_njit
@@ -195,6 +195,7 @@ def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, r
             e[i] = f[i] - y[i]
         if since >= eta_every:  # eta = c / (lambda_GN + lambda_res), one extra pass
             K = np.zeros((n, n))
+            Klanes = np.zeros((n, n, _BLOCK))  # element-wise partial sums (vectorise)
             lam_res = 0.0
             for j0 in range(0, N, _BLOCK):
                 L = min(_BLOCK, N - j0)
@@ -213,15 +214,14 @@ def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, r
                     lam_res = max(lam_res, g2)
                 for i in range(n):
                     for i2 in range(i, n):
-                        acc = 0.0
-                        gi = gram[i, i2] * kp
+                        gi = gram[i, i2] * kp * kp
                         for jj in range(L):
                             aj = a[j0 + jj]
-                            acc += pre[i, jj] * pre[i2, jj] / kp + aj * aj * msk[i, jj] * msk[i2, jj] * gi
-                        K[i, i2] += acc
+                            Klanes[i, i2, jj] += pre[i, jj] * pre[i2, jj] + aj * aj * msk[i, jj] * msk[i2, jj] * gi
             for i in range(n):
-                for i2 in range(i):
-                    K[i, i2] = K[i2, i]
+                for i2 in range(i, n):
+                    K[i, i2] = Klanes[i, i2].sum() / kp
+                    K[i2, i] = K[i, i2]
             K *= kappa * kappa / n
             eta = c / (np.linalg.eigvalsh(K)[-1] + kappa * np.sqrt(lam_res))
             since = 0
@@ -229,7 +229,7 @@ def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, r
         prev_loss = loss
         cw = eta * kp * kappa / n
         ca = eta / kp * kappa / n
-        fn = np.zeros(n)
+        lanes = np.zeros((n, _BLOCK))
         for j0 in range(0, N, _BLOCK):
             L = min(_BLOCK, N - j0)
             _pre_block(X, w, j0, L, pre)
@@ -258,9 +258,9 @@ def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, r
                 prev_a[j] = a[j]
                 a[j] -= ca * ga[jj]
             _pre_block(X, w, j0, L, pre)  # the next forward pass, while the block is in cache
-            _add_block_output(a, j0, L, pre, fn)
-        loss = _scale_and_loss(fn, y, kappa)
-        f = fn
+            _add_block_output(a, j0, L, pre, lanes)
+        f = lanes.sum(axis=1)
+        loss = _scale_and_loss(f, y, kappa)
         steps += 1
         it += 1
 
