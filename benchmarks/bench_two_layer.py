@@ -2,8 +2,10 @@
 
 Compares, per hidden width, net-steps per second of
 
-* ``train_normalised``: B nets (6 gamma_energy x 3 seeds, a row of the diagram) batched in one
-  tensor, analytic gradients, adaptive step (Gram eigenvalue every 10 steps);
+* ``train_normalised``: B nets (6 gamma_energy x 3 seeds, a row of the diagram; fewer at
+  10^6), analytic gradients, adaptive step (Gram eigenvalue every 10 steps), with its CPU
+  default ``kernel="numba"`` (one fused pass over the neurons per step, rows one after
+  another) and with ``kernel="torch"`` (all rows stacked in one tensor; the GPU path);
 * the alternative a user would write: a torch ``nn.Module`` (two ``nn.Linear``, autograd,
   ``torch.optim.SGD``) trained one net at a time, fixed step.
 
@@ -11,7 +13,11 @@ Then (``--cut``) the wall time of the CPU default cut (``l2phase init-diagram`` 
 gamma_dynamic = 0, 6 gamma_energy x widths 1e3..2e4 x 3 seeds, adaptive refinement) and
 (``--full``) of the full default grid (6 x 5 points).
 
-    /work/venv/bin/python benchmarks/bench_two_layer.py [--device cuda] [--cut] [--full]
+Both trainers do the same number of neuron updates per net-step only without ASI; with ASI
+(the default, f = 0 at t = 0) ``train_normalised`` updates 2m neurons per step against the
+loop's m.  Timings: medians of ``--repeats`` interleaved runs after a warm-up.
+
+    python benchmarks/bench_two_layer.py [--device cuda] [--widths 1e3,1e4,1e5,1e6] [--cut] [--full]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import torch
 
 from l2phase.empirical.experiments.init_diagram import InitDiagramConfig, run_init_diagram
@@ -27,14 +34,15 @@ from l2phase.empirical.two_layer import train_normalised, two_layer_dataset
 GAMMAS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 
 
-def bench_batched(data, m, steps, device):
-    k = [m ** -g for g in GAMMAS for _ in range(3)]
-    seeds = [s for _ in GAMMAS for s in range(3)]
-    train_normalised(data, k[:2], [1.0] * 2, [m] * 2, seeds[:2], max_steps=5, tol=1e-30, device=device)  # warm-up
+def bench_batched(data, m, steps, device, kernel, n_nets=None):
+    n_nets = n_nets or (18 if m < 10**6 else 3)
+    k = [m ** -g for g in GAMMAS for _ in range(3)][:n_nets]
+    seeds = [s for _ in GAMMAS for s in range(3)][:n_nets]
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     t = time.perf_counter()
-    train_normalised(data, k, [1.0] * len(k), [m] * len(k), seeds, max_steps=steps, tol=1e-30, device=device)
+    train_normalised(data, k, [1.0] * len(k), [m] * len(k), seeds, max_steps=steps, tol=1e-30, device=device,
+                     kernel=kernel)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     return len(k) * steps / (time.perf_counter() - t)
@@ -73,19 +81,34 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--widths", default=None)
-    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=200, help="steps per net (fewer at large widths: <= 2e7 / m)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--kernels", default=None, help="comma-separated train_normalised kernels (default numba,torch on CPU)")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     ap.add_argument("--cut", action="store_true", help="time the CPU default cut")
     ap.add_argument("--full", action="store_true", help="time the full default grid")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     data = two_layer_dataset("quadratic4")
     widths = [int(float(w)) for w in args.widths.split(",")] if args.widths else (
-        [1000, 10000, 100000] if args.device == "cpu" else [1000, 10000, 100000, 1000000])
-    print(f"device {args.device}, torch threads {torch.get_num_threads()}, {args.steps} steps")
-    print(f"{'width':>8s} {'batched net-steps/s':>20s} {'nn.Module loop net-steps/s':>28s} {'ratio':>7s}")
+        [1000, 10000, 100000, 1000000])
+    print(f"device {args.device}, torch threads {torch.get_num_threads()}, median of {args.repeats} interleaved")
+    kernels = tuple(args.kernels.split(",")) if args.kernels else (
+        ("numba", "torch") if args.device == "cpu" else ("torch",))
+    print(f"{'width':>8s} {'steps':>6s} " + " ".join(f"{'kernel ' + k + ' net-steps/s':>26s}" for k in kernels)
+          + f" {'nn.Module loop':>15s} " + " ".join(f"{k + ' / loop':>13s}" for k in kernels))
     for m in widths:
-        b = bench_batched(data, m, args.steps, args.device)
-        p = bench_plain(data, m, args.steps, args.device)
-        print(f"{m:8d} {b:20.0f} {p:28.0f} {b / p:7.1f}x")
+        steps = max(5, min(args.steps, int(2e7 / m)))
+        for kn in kernels:  # warm-up (compilation, allocator)
+            bench_batched(data, min(m, 1000), 3, args.device, kn, n_nets=2)
+        res = {k: [] for k in kernels + ("loop",)}
+        for _ in range(args.repeats):
+            for kn in kernels:
+                res[kn].append(bench_batched(data, m, steps, args.device, kn))
+            res["loop"].append(bench_plain(data, m, steps, args.device))
+        med = {k: float(np.median(v)) for k, v in res.items()}
+        print(f"{m:8d} {steps:6d} " + " ".join(f"{med[k]:26.0f}" for k in kernels) + f" {med['loop']:15.0f} "
+              + " ".join(f"{med[k] / med['loop']:12.2f}x" for k in kernels), flush=True)
     for flag, cfg in (("cut", InitDiagramConfig(device=args.device)),
                       ("full", InitDiagramConfig.full_grid(device=args.device))):
         if getattr(args, flag):

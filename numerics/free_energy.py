@@ -12,7 +12,7 @@ end-to-end vector w (balanced rank-1 factorisation),
 The scalar mode (A = a, beta = c) is L(b) = a b^{2n} - 2 c b^n + E[y^2] + n gamma b^2 with
 ||w|| = b^n.  Nothing here evaluates a closed form for gamma_c: every stationary point is
 found numerically on the ridge curve (A + lam I) w = beta, lam = gamma ||w||^(2/n-2)
-(see ``numerics._fe_kernels``), the global minimum is the lowest of them and of w = 0,
+(see ``numerics._ridge_kernels``), the global minimum is the lowest of them and of w = 0,
 and every local minimum is kept as a branch, so metastable branches and spinodals come
 out of the numbers.  ||theta*||^2 = n b*^2 = dL*/dgamma (envelope theorem) and
 d2L*/dgamma2 = d(n b*^2)/dgamma (implicit differentiation along the branch).
@@ -34,7 +34,8 @@ import numpy as np
 
 from l2phase.theory.checks import check_data_stats, check_depth, check_gamma, check_scalar_stats
 
-from . import _fe_kernels as _k
+from . import _lstar_kernels as _lk
+from . import _ridge_kernels as _rk
 from l2phase.theory.checks import InputError
 
 __all__ = [
@@ -154,7 +155,7 @@ class ReducedLossModel:
             lo = hi = np.empty(0)
             inc = np.empty(0, dtype=np.bool_)
         else:
-            ext = _k.find_extrema(self.alpha, self.beta2, self.p, _N_EXTREMA_GRID)
+            ext = _rk.find_extrema(self.alpha, self.beta2, self.p, _N_EXTREMA_GRID)
             bounds = np.concatenate([[-np.inf], ext, [np.inf]])
             lo, hi = bounds[:-1].copy(), bounds[1:].copy()
             # the first piece increases (g' -> 1 as lam -> 0); pieces alternate
@@ -163,7 +164,7 @@ class ReducedLossModel:
         # one mode, n >= 2: the integer-power kernel in b (no exp/log) gives the same pieces
         self._fast = bool(fast_scalar and self.alpha.size == 1 and self.n >= 2 and self.beta_norm > 0)
         self.piece_gamma = [
-            tuple(float(np.exp(_k.g_of_tau(self.alpha, self.beta2, self.p, t))) for t in (a, b))
+            tuple(float(np.exp(_rk.g_of_tau(self.alpha, self.beta2, self.p, t))) for t in (a, b))
             for a, b in zip(lo, hi)
         ]
 
@@ -184,16 +185,6 @@ class ReducedLossModel:
         return cls(depth, alpha, bt * bt, ey2)
 
     # ---------------------------------------------------------------- evaluation
-    def trivial_is_min(self, gamma: np.ndarray) -> np.ndarray:
-        """Whether w = 0 is a local minimum: lowest-order term of L(w) - L(0) along the worst direction."""
-        if self.beta_norm == 0.0:
-            return np.asarray(gamma) > 0
-        if self.n == 1:
-            return np.zeros(np.shape(gamma), dtype=bool)  # -2 w.beta is the leading term
-        if self.n == 2:
-            return np.asarray(gamma) > self.beta_norm  # 2 gamma |w| - 2 w.beta, worst w || beta
-        return np.asarray(gamma) > 0  # n gamma |w|^(2/n) dominates the linear term
-
     def _raw(self, g: np.ndarray):
         K = self.piece_lo.size
         if K == 0:
@@ -201,11 +192,11 @@ class ReducedLossModel:
             e = np.full((m, 0), np.nan)
             return e, e, e, e
         if self._fast:
-            dl, nrm, d2, _ = _k.scalar_sweep(
+            dl, nrm, d2, _ = _lk.scalar_sweep(
                 float(self.alpha[0]), self.beta_norm, self.n, g, bool(K > 1)
             )
             return None, dl[:, :K], nrm[:, :K], d2[:, :K]
-        return _k.sweep(self.alpha, self.beta2, float(self.n), g, self.piece_lo, self.piece_hi, self.piece_inc)
+        return _rk.sweep(self.alpha, self.beta2, float(self.n), g, self.piece_lo, self.piece_hi, self.piece_inc)
 
     def sweep(self, gamma) -> FreeEnergyCurve:
         """L*(gamma), ||theta*||^2, d2L*/dgamma2 and every branch on a grid (any order, >= 0)."""
@@ -365,7 +356,7 @@ def free_energy_lean(gamma, depth: int, a: float = 1.0, c: float = 1.0, ey2: flo
 
     Same numbers as :func:`free_energy` (``loss``, ``param_norm_sq``, ``d2loss``; tested to
     1e-12) without the barrier branch and the branch bookkeeping: one numba kernel
-    (``numerics._fe_kernels.scalar_lstar_checked``) that solves
+    (``numerics._lstar_kernels.scalar_lstar_checked``) that solves
     q(b) = a b^(2n-2) - c b^(n-2) + gamma = 0 (L'(b) = 2 n b q(b)) on the learning bracket by
     Newton, in chunks of the grid whose starts come from safeguarded solves at the chunk
     ends, so that the per-point work vectorises; every point passes the safeguarded
@@ -376,7 +367,7 @@ def free_energy_lean(gamma, depth: int, a: float = 1.0, c: float = 1.0, ey2: flo
     ----------
     parallel : bool
         Spread independent blocks of 1024 grid points over numba's threads (prange) for
-        grids of at least ``numerics._fe_kernels.PARALLEL_MIN_POINTS`` points.  The results
+        grids of at least ``numerics._lstar_kernels.PARALLEL_MIN_POINTS`` points.  The results
         are bit-identical to the serial kernel for any thread count.  Off by default: on a
         machine whose cores are busy, a parallel region can wait a scheduler time slice
         (milliseconds) for a descheduled worker thread, which is longer than the whole
@@ -404,10 +395,10 @@ def free_energy_lean(gamma, depth: int, a: float = 1.0, c: float = 1.0, ey2: flo
     if depth == 0 or c == 0.0:
         fe = free_energy(check_gamma(g, "gamma"), depth, a, c, ey2)
         return fe.loss, fe.param_norm_sq, fe.d2loss
-    if parallel and g.size >= _k.PARALLEL_MIN_POINTS:
-        kern = _k.scalar_lstar_checked_parallel
+    if parallel and g.size >= _lk.PARALLEL_MIN_POINTS:
+        kern = _lk.scalar_lstar_checked_parallel
     else:
-        kern = _k.scalar_lstar_checked
+        kern = _lk.scalar_lstar_checked
     n_bad, loss, d1, d2 = kern(a, c, ey2, depth + 1, g)
     if n_bad:
         check_gamma(g, "gamma")  # raises (NaN, inf or negative)

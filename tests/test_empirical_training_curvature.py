@@ -76,6 +76,24 @@ def test_exact_hessian_equals_torch_func_reference():
     assert torch.allclose(H, ref, rtol=1e-10, atol=1e-10)  # float64, two AD paths
 
 
+def test_deep_linear_hessians_on_compressed_rows_equal_full_data_reference():
+    # a deep linear net (mse, no bias) is differentiated on d = 3 compressed rows instead of
+    # N = 60 samples; the torch.func reference uses all 60 rows (independent AD path)
+    spec = NetSpec(3, 2, 2, 4)
+    d = synthetic_teacher(60, 3, (1.0, 0.5), noise=0.3, seed=4)
+    X, Y = d.tensors()
+    theta = spec.init(3, seed=1)
+    E, G, H = error_grad_hessian(spec, theta, X, Y)
+    f = lambda t: error(spec, t, X, Y)  # noqa: E731
+    assert torch.allclose(E, error(spec, theta, X, Y), rtol=1e-14, atol=0)
+    assert torch.allclose(G, vmap(torch.func.grad(f))(theta), rtol=1e-11, atol=1e-12)
+    assert torch.allclose(H, vmap(hessian(f))(theta), rtol=1e-11, atol=1e-12)
+    # negative control: the compressed rows without their 1/N weighting give another Hessian
+    Xs = torch.linalg.qr(X)[1]
+    Ys = torch.linalg.qr(X)[0].T @ Y
+    assert not torch.allclose(H, vmap(hessian(lambda t: error(spec, t, Xs, Ys)))(theta), rtol=1e-3)
+
+
 def test_ricci_scalar_chain_closed_forms():
     # DESIGN section 5: f = u w x, a = c = 1: R_L = 32 g (1 - g) below gamma_c = 1, 8 (g^2 - 1) above;
     # R_E = 8 g (2 - 3 g) / (1 + 8 g^2 (1 - g))^2 below, -8 above.
@@ -95,7 +113,7 @@ def test_ricci_scalar_chain_closed_forms():
     assert c0.hess_min_eig[0] == pytest.approx(2 * 0.5 - 2) and c0.n_neg_eig[0] == 1
 
 
-@pytest.mark.parametrize("method", ["hutchinson", "hutch++"])
+@pytest.mark.parametrize("method", ["hutchinson", "hutch++", "auto"])
 def test_matrix_free_agrees_with_exact_within_error_bars(method):
     spec = NetSpec(6, 3, 2, 8)
     d = synthetic_teacher(50, 6, (1.0, 0.6, 0.3), seed=3)
@@ -124,7 +142,7 @@ def test_hutchinson_standard_errors_are_calibrated():
     assert abs(z.mean()) < 0.6 and 0.6 < z.std() < 1.5  # 60 samples: loose but falsifiable
 
 
-@pytest.mark.parametrize("method", ["hutchinson", "hutch++"])
+@pytest.mark.parametrize("method", ["hutchinson", "hutch++", "auto"])
 def test_shared_probe_moments_match_dense_traces(method):
     # two dense operators probed together (as curvature_matrix_free probes H_E and H_L):
     # each estimate within its error bars of the exact tr H and tr H^2; Hutchinson on the
@@ -148,6 +166,42 @@ def test_shared_probe_moments_match_dense_traces(method):
             assert np.array_equal(alone["tr"], m["tr"]) and np.array_equal(alone["tr2"], m["tr2"])
     with pytest.raises(TypeError, match="hv"):
         hutchinson_moments([], B, P, 30)
+
+
+def _dense_ops(ev_top, P=60, B=3, seed=0):
+    rng = np.random.default_rng(seed)
+    Q = np.linalg.qr(rng.standard_normal((B, P, P)))[0]
+    ev = np.concatenate([np.asarray(ev_top, dtype=float), rng.uniform(-1.0, 1.0, P - len(ev_top))])
+    H = torch.as_tensor(Q @ (ev[:, None] * np.swapaxes(Q, 1, 2)))
+    return H, (lambda V: V @ H)
+
+
+def test_auto_estimator_takes_hutchpp_for_dominant_eigenvalues_and_hutchinson_for_flat_spectra():
+    # flat: 300 eigenvalues uniform in [-1, 1] (10 sketch directions remove ~3% of ||H||_F^2)
+    B = 3
+    for P, top, expect in ((60, [80.0, 50.0, 30.0, 20.0], "hutch++"), (300, [], "hutchinson")):
+        H, op = _dense_ops(top, P, B)
+        tr = torch.diagonal(H, dim1=1, dim2=2).sum(-1).numpy()
+        m = hutchinson_moments(op, B, P, 30, method="auto", seed=[4, 5, 6])
+        assert list(m["estimator"]) == [expect] * B
+        assert np.all(np.abs(m["tr"] - tr) < 4.5 * m["tr_se"] + 1e-9)
+        # the choice is the better one: its standard error is not above the other's by much
+        other = "hutchinson" if expect == "hutch++" else "hutch++"
+        alt = hutchinson_moments(op, B, P, 30, method=other, seed=[4, 5, 6])
+        assert np.median(m["tr_se"]) <= 1.3 * np.median(alt["tr_se"]), (m["tr_se"], alt["tr_se"])
+
+
+def test_block_products_by_vmap_equal_the_double_backward_loop():
+    spec = NetSpec(4, 2, 1, 6, activation="tanh")
+    d = synthetic_teacher(30, 4, (1.0, 0.5), seed=1)
+    X, Y = d.tensors()
+    theta = spec.init(2, seed=3)
+    a, b = (curvature_matrix_free(spec, theta, X, Y, 0.1, n_probes=12, seed=[1, 2], products=p)
+            for p in ("loop", "vmap"))
+    for k in ("R_L", "R_E", "R_L_se", "tr_H_L", "tr_H2_L"):
+        assert np.allclose(getattr(a, k), getattr(b, k), rtol=1e-10, atol=1e-10), k
+    with pytest.raises(ValueError, match="products"):
+        curvature_matrix_free(spec, theta, X, Y, 0.1, n_probes=12, products="fast")
 
 
 def test_lanczos_extreme_eigenvalues_match_dense():

@@ -169,3 +169,20 @@ def test_gpu_float32_matches_cpu_float64():
     assert not torch.backends.cuda.matmul.allow_tf32
     for c, g in zip(cpu, gpu):
         assert g.rd_w == pytest.approx(c.rd_w, rel=0.02)  # float32 vs float64, TF32 off
+
+
+@pytest.mark.skipif(__import__("numba").config.DISABLE_JIT, reason="the compiled kernel is too slow uncompiled")
+def test_compiled_kernel_equals_stacked_torch_trainer():
+    # the CPU kernel (one net at a time, fused pass) and the stacked torch tensors (the GPU
+    # path) follow the same per-row rules: same step counts, RD to rounding, with rejected
+    # steps (large step_factor) and rows of different widths in one torch batch
+    k, kp, m, s = [0.05, 300 ** -1.25], [1.0, 2.0], [40, 300], [1, 2]
+    for sf in (0.5, 3.0):
+        a = train_normalised(Q4, k, kp, m, s, kernel="numba", step_factor=sf, max_steps=3000)
+        b = train_normalised(Q4, k, kp, m, s, kernel="torch", step_factor=sf, max_steps=3000)
+        for ra, rb in zip(a, b):
+            assert ra.status == rb.status and ra.steps == rb.steps
+            assert ra.rd_w == pytest.approx(rb.rd_w, rel=1e-9) and ra.rd_w_max == pytest.approx(rb.rd_w_max, rel=1e-9)
+            assert ra.final_loss == pytest.approx(rb.final_loss, rel=1e-6, abs=1e-15)
+    with pytest.raises(ValueError, match="kernel"):
+        train_normalised(Q4, [0.1], [1.0], [10], [0], kernel="fast")

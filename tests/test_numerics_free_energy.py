@@ -279,7 +279,7 @@ def test_lean_any_grid_equals_full_sweep(a, c, extra, depth, kind, m, seed):
 
 @pytest.mark.parametrize("depth", [1, 2, 7])
 def test_lean_parallel_kernel_bit_identical(depth):
-    from l2phase.numerics import _fe_kernels as K
+    from l2phase.numerics import _lstar_kernels as K
 
     rng = np.random.default_rng(depth)
     # long enough for several blocks of 1024 points, sorted then shuffled
@@ -301,7 +301,7 @@ def test_lean_bad_gamma(bad, depth):
 
 
 def test_lean_parallel_option_same_results(monkeypatch):
-    from l2phase.numerics import _fe_kernels as K
+    from l2phase.numerics import _lstar_kernels as K
     from l2phase.numerics import free_energy_lean
 
     monkeypatch.setattr(K, "PARALLEL_MIN_POINTS", 1)  # use the parallel kernel on a short grid

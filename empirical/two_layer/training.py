@@ -36,158 +36,31 @@ RD(theta_w) = ||w(t*) - w(0)|| / ||w(0)|| over the first copy of the input weigh
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Sequence
 
+import numba
 import numpy as np
 import torch
 
-from l2phase.theory.checks import NotConvergedError, check_int, check_positive, check_seed
+from l2phase.theory.checks import InputError, NotConvergedError, check_positive
 
-from .torch_state import tf32_disabled
-from l2phase.theory.checks import InputError, InputTypeError
+from ..torch_state import tf32_disabled
 
-__all__ = [
-    "TWO_LAYER_DATASETS",
-    "TwoLayerData",
-    "TwoLayerRun",
-    "angle_amplitude",
-    "condensation_metrics",
-    "cosine_similarity_matrix",
-    "effective_orientations",
-    "initial_draws",
-    "train_normalised",
-    "train_plain",
-    "two_layer_dataset",
-]
+from .data import TwoLayerData, initial_draws
+from .metrics import angle_amplitude, condensation_metrics
 
-#: Names accepted by :func:`two_layer_dataset` (``mnist`` needs a local path: ``mnist:PATH``).
-TWO_LAYER_DATASETS = ("quadratic4", "quadratic1d", "sin1d", "teacher2d", "digits", "mnist")
+__all__ = ["TwoLayerRun", "train_normalised", "train_plain"]
 
 
-# ------------------------------------------------------------------------------- data
-@dataclass(frozen=True)
-class TwoLayerData:
-    """A regression set for the two-layer experiments: X (n, d) and scalar targets y (n,)."""
-
-    X: np.ndarray
-    y: np.ndarray
-    name: str
-    meta: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        X = np.asarray(self.X, dtype=float)
-        y = np.asarray(self.y, dtype=float).reshape(-1)
-        if X.ndim == 1:
-            X = X[:, None]
-        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-            raise InputError(f"X must be a non-empty (n, d) array, got shape {np.shape(self.X)}")
-        if y.shape[0] != X.shape[0]:
-            raise InputError(f"y has {y.shape[0]} values but X has {X.shape[0]} rows")
-        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-            raise InputError("X and y must be finite")
-        object.__setattr__(self, "X", X)
-        object.__setattr__(self, "y", y)
-
-    @property
-    def n_samples(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def in_dim(self) -> int:
-        return self.X.shape[1]
-
-    def augmented(self) -> np.ndarray:
-        """x~ = (x, 1): the bias is the last input weight (paper p.2)."""
-        return np.hstack([self.X, np.ones((self.n_samples, 1))])
+def _check_int(v, name: str, minimum: int = 1) -> int:
+    """The trainers' integer arguments (sizes, step counts)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {v!r}")
+    return int(v)
 
 
-#: Largest n_samples of :func:`two_layer_dataset`: full-batch training forms n x n matrices.
-MAX_SAMPLES = 10**5
-
-
-def two_layer_dataset(name: str = "quadratic4", *, n_samples: int | None = None, seed: int = 0,
-                      path: str | Path | None = None) -> TwoLayerData:
-    """Small data sets for the phase-diagram experiments.
-
-    * ``quadratic4`` - the paper's problem: x = linspace(-1/2, 1/2, 4), y = x^2;
-    * ``quadratic1d`` - the same target on ``n_samples`` (default 16) equispaced points;
-    * ``sin1d`` - y = sin(2 pi x) / 2 on ``n_samples`` (default 16) points of [-1/2, 1/2];
-    * ``teacher2d`` - ``n_samples`` (default 20) seeded uniform points of [-1/2, 1/2]^2, y from a
-      fixed 3-neuron ReLU teacher;
-    * ``digits`` - ``n_samples`` (default 200) of scikit-learn's 8x8 digits, x = pixels/16 in
-      [0, 1]^64, y = label/9 (a scalar label, as the paper's MNIST experiment);
-    * ``mnist`` - ``n_samples`` (default 200) MNIST training images from the local file or
-      directory ``path`` (see :func:`empirical.data.load_mnist`), x = pixels/255, y = label/9.
-      The paper's code used the first 45 images.
-    """
-    if not isinstance(name, str):
-        raise InputTypeError(f"name must be a string, got {name!r}")
-    if n_samples is not None:
-        n_samples = check_int(n_samples, "n_samples", 1, MAX_SAMPLES)
-    seed = check_seed(seed)
-    rng = np.random.default_rng(seed)
-    if name == "quadratic4":
-        x = np.linspace(-0.5, 0.5, 4)
-        return TwoLayerData(x[:, None], x ** 2, name, dict(target="x^2", n=4))
-    if name in ("quadratic1d", "sin1d"):
-        n = int(n_samples or 16)
-        x = np.linspace(-0.5, 0.5, n)
-        y = x ** 2 if name == "quadratic1d" else np.sin(2 * np.pi * x) / 2
-        return TwoLayerData(x[:, None], y, name, dict(n=n))
-    if name == "teacher2d":
-        n = int(n_samples or 20)
-        X = rng.uniform(-0.5, 0.5, size=(n, 2))
-        W = np.array([[1.0, 0.5, 0.1], [-0.7, 1.0, 0.2], [0.3, -1.0, -0.1]])
-        a = np.array([1.0, -0.8, 0.6])
-        y = np.maximum(np.hstack([X, np.ones((n, 1))]) @ W.T, 0) @ a
-        return TwoLayerData(X, y, name, dict(n=n, seed=int(seed)))
-    if name == "digits":
-        from sklearn.datasets import load_digits
-
-        d = load_digits()
-        n = int(n_samples or 200)
-        if n > d.data.shape[0]:
-            raise InputError(f"n_samples must be <= {d.data.shape[0]} for digits, got {n}")
-        idx = np.sort(rng.choice(d.data.shape[0], n, replace=False))
-        return TwoLayerData(d.data[idx] / 16.0, d.target[idx] / 9.0, name, dict(n=n, seed=int(seed), y="label/9"))
-    if name == "mnist":
-        if path is None:
-            raise InputError("the mnist data set needs a local path (data 'mnist:PATH')")
-        from .data import load_mnist
-
-        n = int(n_samples or 200)
-        ds = load_mnist(path, n_samples=n, seed=seed, center_targets=False)
-        # load_mnist centres pixels; the paper's inputs are raw pixels / 255 in [0, 1]
-        X = ds.X + 0.0
-        X = X - X.min(0)
-        return TwoLayerData(X, ds.labels / 9.0, name, dict(n=n, seed=int(seed), y="label/9", source=str(path)))
-    raise InputError(f"unknown data set {name!r}; known: {', '.join(TWO_LAYER_DATASETS)}")
-
-
-# ------------------------------------------------------------------------------ draws
-def initial_draws(width: int, in_dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Standard-normal draws (z_a (m,), z_w (m, d+1)) of one run; a = beta1 z_a, w = beta2 z_w.
-
-    Seeded by (seed, m) only, so every (gamma_energy, gamma_dynamic) at the same width and
-    seed starts from the same draws (common random numbers across the diagram).
-    """
-    width = _check_int(width, "width")
-    in_dim = _check_int(in_dim, "in_dim")
-    rng = np.random.default_rng([int(seed), width])
-    za = rng.standard_normal(width)
-    zw = rng.standard_normal((width, in_dim + 1))
-    return za, zw
-
-
-def _check_int(v, name, minimum=1) -> int:
-    return check_int(v, name, minimum)
-
-
-# ------------------------------------------------------------------------- result row
 @dataclass
 class TwoLayerRun:
     """One trained run (a row of a batch). RD and metrics refer to the first copy of the neurons."""
@@ -216,92 +89,184 @@ class TwoLayerRun:
         return rec
 
 
-# ------------------------------------------------------------------------ condensation
-def angle_amplitude(a: np.ndarray, w: np.ndarray, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-neuron orientation and amplitude A_k = |a_k| ||(w_k, b_k)||.
+_BLOCK = 256  # neurons per block of the compiled trainer (its temporaries stay in L1)
+_njit = numba.njit(cache=True, error_model="numpy")
 
-    Orientation: for 1-D inputs (w has 2 columns: w, b) the angle atan2(b, w) in [-pi, pi]
-    (paper p.7, authors' code); in higher dimension the projection w_hat . p on the unit
-    reference direction p (default the all-ones unit vector of R^(d+1), as the authors' MNIST code).
+
+@_njit
+def _pre_block(X, w, j0, L, pre):
+    """pre[i, jj] = x~_i . w_(j0 + jj) for a block of L neurons (w is (D, N): neurons innermost)."""
+    n, D = X.shape
+    for i in range(n):
+        x0 = X[i, 0]
+        for jj in range(L):
+            pre[i, jj] = x0 * w[0, j0 + jj]
+        for d in range(1, D):
+            xd = X[i, d]
+            for jj in range(L):
+                pre[i, jj] += xd * w[d, j0 + jj]
+
+
+@_njit
+def _forward_one(X, y, a, w, kappa):
+    """f (n,) of one net (w (D, N)) and its loss R_S = (1/2n) sum (f - y)^2."""
+    n = X.shape[0]
+    N = a.shape[0]
+    lanes = np.zeros((n, _BLOCK))
+    pre = np.empty((n, _BLOCK))
+    for j0 in range(0, N, _BLOCK):
+        L = min(_BLOCK, N - j0)
+        _pre_block(X, w, j0, L, pre)
+        _add_block_output(a, j0, L, pre, lanes)
+    f = lanes.sum(axis=1)
+    return f, _scale_and_loss(f, y, kappa)
+
+
+@_njit
+def _add_block_output(a, j0, L, pre, lanes):
+    """lanes[i, jj] += a_j ReLU(pre_ij) over a block: element-wise, so it vectorises (a
+    running sum over jj would not without fastmath); f_i = sum_jj lanes[i, jj] at the end."""
+    for i in range(lanes.shape[0]):
+        for jj in range(L):
+            lanes[i, jj] += a[j0 + jj] * max(pre[i, jj], 0.0)
+
+
+@_njit
+def _scale_and_loss(f, y, kappa):
+    """f *= kappa in place; returns R_S = (1/2n) sum (f - y)^2."""
+    loss = 0.0
+    for i in range(f.shape[0]):
+        f[i] *= kappa
+        loss += (f[i] - y[i]) ** 2
+    return 0.5 * loss / f.shape[0]
+
+
+@_njit
+def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, record_every):
+    """Mobility-weighted GD of one normalised net, in place on a (N,), w (D, N) (neurons innermost).
+
+    The rules of :func:`train_normalised` for one row: eta = c / (lambda_GN + lambda_res)
+    every ``eta_every`` steps, a rise of the loss undoes the step and halves c, stop at
+    R_S < tol, ``max_steps`` or c < step_factor 2^-40; RD of the first m = w0.shape[1]
+    neurons recorded every ``record_every`` iterations.  One pass over the neurons per step,
+    by blocks of ``_BLOCK`` (branch-free, vectorised over neurons), computes each neuron's
+    gradient, saves and updates it, and accumulates the next forward pass.
+    Returns (status 0 converged / 1 max_steps / 2 step_size_underflow, steps, loss, rd_max).
     """
-    a = np.asarray(a, dtype=float).reshape(-1)
-    w = np.asarray(w, dtype=float)
-    if w.ndim != 2 or w.shape[0] != a.shape[0]:
-        raise InputError(f"w must be (m, d+1) with m = len(a) = {a.shape[0]}, got {w.shape}")
-    norm = np.linalg.norm(w, axis=1)
-    amp = np.abs(a) * norm
-    if w.shape[1] == 2 and reference is None:
-        return np.arctan2(w[:, 1], w[:, 0]), amp
-    p = np.ones(w.shape[1]) if reference is None else np.asarray(reference, dtype=float).reshape(-1)
-    if p.shape[0] != w.shape[1]:
-        raise InputError(f"reference must have length {w.shape[1]}, got {p.shape[0]}")
-    p = p / np.linalg.norm(p)
-    return (w @ p) / np.where(norm > 0, norm, 1.0), amp
+    n, D = X.shape
+    N = a.shape[0]
+    m = w0.shape[1]
+    gram = X @ X.T
+    prev_a = a.copy()
+    prev_w = w.copy()
+    w0n = np.sqrt((w0 * w0).sum())
+    f, loss = _forward_one(X, y, a, w, kappa)
+    prev_loss = np.inf
+    c = step_factor
+    steps = 0
+    it = 0
+    since = eta_every
+    rd_max = 0.0
+    eta = 0.0
+    e = np.zeros(n)
+    pre = np.empty((n, _BLOCK))
+    msk = np.empty((n, _BLOCK))
+    G = np.empty((D, _BLOCK))
+    ga = np.empty(_BLOCK)
+    while True:
+        if not loss <= prev_loss:  # a rise (or NaN): undo the last step, halve c
+            a[:] = prev_a
+            w[:, :] = prev_w
+            c /= 2
+            steps -= 1
+            since = eta_every
+            f, loss = _forward_one(X, y, a, w, kappa)
+        if c < step_factor * 2.0 ** -40:
+            return 2, steps, loss, rd_max
+        if loss < tol:
+            return 0, steps, loss, rd_max
+        if steps >= max_steps:
+            return 1, steps, loss, rd_max
+        if it % record_every == 0:
+            acc = 0.0
+            for d in range(D):
+                for j in range(m):
+                    acc += (w[d, j] - w0[d, j]) ** 2
+            rd_max = max(rd_max, np.sqrt(acc) / w0n)
+        for i in range(n):
+            e[i] = f[i] - y[i]
+        if since >= eta_every:  # eta = c / (lambda_GN + lambda_res), one extra pass
+            K = np.zeros((n, n))
+            Klanes = np.zeros((n, n, _BLOCK))  # element-wise partial sums (vectorise)
+            lam_res = 0.0
+            for j0 in range(0, N, _BLOCK):
+                L = min(_BLOCK, N - j0)
+                _pre_block(X, w, j0, L, pre)
+                for i in range(n):
+                    for jj in range(L):
+                        msk[i, jj] = 1.0 if pre[i, jj] > 0.0 else 0.0
+                        pre[i, jj] = max(pre[i, jj], 0.0)
+                for jj in range(L):
+                    g2 = 0.0
+                    for d in range(D):
+                        acc = 0.0
+                        for i in range(n):
+                            acc += e[i] * msk[i, jj] * X[i, d]
+                        g2 += (acc / n) ** 2
+                    lam_res = max(lam_res, g2)
+                for i in range(n):
+                    for i2 in range(i, n):
+                        gi = gram[i, i2] * kp * kp
+                        for jj in range(L):
+                            aj = a[j0 + jj]
+                            Klanes[i, i2, jj] += pre[i, jj] * pre[i2, jj] + aj * aj * msk[i, jj] * msk[i2, jj] * gi
+            for i in range(n):
+                for i2 in range(i, n):
+                    K[i, i2] = Klanes[i, i2].sum() / kp
+                    K[i2, i] = K[i, i2]
+            K *= kappa * kappa / n
+            eta = c / (np.linalg.eigvalsh(K)[-1] + kappa * np.sqrt(lam_res))
+            since = 0
+        since += 1
+        prev_loss = loss
+        cw = eta * kp * kappa / n
+        ca = eta / kp * kappa / n
+        lanes = np.zeros((n, _BLOCK))
+        for j0 in range(0, N, _BLOCK):
+            L = min(_BLOCK, N - j0)
+            _pre_block(X, w, j0, L, pre)
+            for jj in range(L):
+                ga[jj] = 0.0
+            for d in range(D):
+                for jj in range(L):
+                    G[d, jj] = 0.0
+            for i in range(n):
+                ei = e[i]
+                for jj in range(L):
+                    p = pre[i, jj]
+                    em = ei if p > 0.0 else 0.0  # e_i 1[w.x_i > 0]
+                    ga[jj] += em * p
+                for d in range(D):
+                    xd = X[i, d]
+                    for jj in range(L):
+                        G[d, jj] += (ei if pre[i, jj] > 0.0 else 0.0) * xd
+            for d in range(D):
+                for jj in range(L):
+                    j = j0 + jj
+                    prev_w[d, j] = w[d, j]
+                    w[d, j] -= cw * a[j] * G[d, jj]  # a before its update
+            for jj in range(L):
+                j = j0 + jj
+                prev_a[j] = a[j]
+                a[j] -= ca * ga[jj]
+            _pre_block(X, w, j0, L, pre)  # the next forward pass, while the block is in cache
+            _add_block_output(a, j0, L, pre, lanes)
+        f = lanes.sum(axis=1)
+        loss = _scale_and_loss(f, y, kappa)
+        steps += 1
+        it += 1
 
 
-def effective_orientations(orientation: np.ndarray, amplitude: np.ndarray, *, bins: int = 90,
-                           value_range: tuple[float, float] = (-math.pi, math.pi)) -> tuple[float, float]:
-    """(N_eff, top-4 mass) of the amplitude-weighted orientation histogram.
-
-    Weights p_k = A_k / sum A, ``bins`` bins over ``value_range``; N_eff = exp(entropy) of the
-    bin masses (90 for a uniform spread, 1 for a single orientation); top-4 mass = the mass
-    of the 4 heaviest bins.
-    """
-    amp = np.asarray(amplitude, dtype=float)
-    tot = amp.sum()
-    if not tot > 0:
-        return float("nan"), float("nan")
-    h, _ = np.histogram(orientation, bins=bins, range=value_range, weights=amp / tot)
-    p = h[h > 0]
-    return float(np.exp(-(p * np.log(p)).sum())), float(np.sort(h)[-4:].sum())
-
-
-def _effective_rank(w: np.ndarray, amp: np.ndarray) -> float:
-    # exp(entropy) of the eigenvalues of sum_k p_k w_hat_k w_hat_k^T: ~(d+1) diffuse, 1 condensed on one line
-    norm = np.linalg.norm(w, axis=1)
-    keep = norm > 0
-    if not keep.any() or not amp[keep].sum() > 0:
-        return float("nan")
-    u = w[keep] / norm[keep, None]
-    p = amp[keep] / amp[keep].sum()
-    lam = np.clip(np.linalg.eigvalsh((u * p[:, None]).T @ u), 0, None)
-    lam = lam[lam > 1e-15] / lam.sum()
-    return float(np.exp(-(lam * np.log(lam)).sum()))
-
-
-def condensation_metrics(a: np.ndarray, w: np.ndarray, *, bins: int = 90) -> dict:
-    """Condensation of the neurons (a_k, w_k): ``neff`` and ``top4`` of :func:`effective_orientations`
-    (angle for 1-D inputs, projection on the all-ones direction over [-1, 1] otherwise) and ``erank``,
-    the effective rank (exp entropy of eigenvalues) of the amplitude-weighted second moment of the
-    unit input weights."""
-    orient, amp = angle_amplitude(a, w)
-    rng = (-math.pi, math.pi) if np.asarray(w).shape[1] == 2 else (-1.0, 1.0)
-    neff, top4 = effective_orientations(orient, amp, bins=bins, value_range=rng)
-    return dict(neff=neff, top4=top4, erank=_effective_rank(np.asarray(w, dtype=float), amp))
-
-
-def cosine_similarity_matrix(w: np.ndarray, *, max_neurons: int = 400, amplitude: np.ndarray | None = None,
-                             seed: int = 0) -> np.ndarray:
-    """Cosine similarity D(u, v) = u_hat . v_hat of input weights (bias included), rows sorted by
-    the leading eigenvector (Zhou et al. 2022).  At most ``max_neurons`` neurons: the largest
-    amplitudes if ``amplitude`` is given, else a seeded random subset."""
-    w = np.asarray(w, dtype=float)
-    if w.ndim != 2:
-        raise InputError(f"w must be (m, d+1), got {w.shape}")
-    if w.shape[0] > max_neurons:
-        if amplitude is not None:
-            idx = np.argsort(np.asarray(amplitude))[-max_neurons:]
-        else:
-            idx = np.random.default_rng(seed).choice(w.shape[0], max_neurons, replace=False)
-        w = w[idx]
-    u = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-300)
-    D = u @ u.T
-    _, vec = np.linalg.eigh(D)
-    order = np.argsort(vec[:, -1])
-    return D[np.ix_(order, order)]
-
-
-# --------------------------------------------------------------------- the trainer
 def _device_dtype(device, dtype):
     dev = torch.device(device or "cpu")
     if dev.type == "cuda":
@@ -332,6 +297,7 @@ def train_normalised(
     device=None,
     dtype=None,
     progress=None,
+    kernel: str = "auto",
 ) -> list[TwoLayerRun]:
     """Train a batch of normalised two-layer ReLU nets by mobility-weighted full-batch GD.
 
@@ -352,6 +318,12 @@ def train_normalised(
         (one int for every row, or one per row).
     device, dtype : torch device (TF32 disabled on CUDA) and dtype (default float64 on CPU,
         float32 on CUDA).
+    kernel : "auto", "numba" or "torch".  "numba" (what "auto" takes for float64 on CPU) trains
+        the rows one after another in a compiled loop that makes one pass over the neurons per
+        step (gradient, saved copy, update and the next forward pass fused), so a step moves
+        ~9 numbers per neuron through memory; "torch" (any device) trains all rows at once in
+        stacked (rows, neurons, samples) tensors.  Both follow the same rules per row (eta,
+        rejections and RD records of one row never depend on the others), and agree to rounding.
 
     Returns
     -------
@@ -375,8 +347,42 @@ def train_normalised(
     max_steps = _check_int(max_steps, "max_steps", minimum=0)
     eta_every = _check_int(eta_every, "eta_every")
     record_every = _check_int(record_every, "record_every")
+    if kernel not in ("auto", "numba", "torch"):
+        raise InputError(f"kernel must be 'auto', 'numba' or 'torch', got {kernel!r}")
     dev, dt = _device_dtype(device, dtype)
+    if kernel == "auto":
+        kernel = "numba" if dev.type == "cpu" and dt == torch.float64 and not numba.config.DISABLE_JIT else "torch"
+    if kernel == "numba" and (dev.type != "cpu" or dt != torch.float64):
+        raise InputError("kernel 'numba' runs on the CPU in float64")
     t0 = time.perf_counter()
+    if kernel == "numba":
+        Xn = np.ascontiguousarray(data.augmented())
+        yn = np.ascontiguousarray(data.y, dtype=float)
+        codes = ("converged", "max_steps", "step_size_underflow")
+        status, steps, final_loss, rd, rd_max, rd_a = [], [], [], [], [], []
+        a_np, w_np, a0_np, w0_np = [], [], [], []
+        for r, (m, s) in enumerate(zip(widths, seeds)):
+            za, zw = initial_draws(m, data.in_dim, s)
+            a = np.concatenate([za, -za]) if asi else za.copy()
+            w = np.ascontiguousarray(np.concatenate([zw, zw]).T if asi else zw.T)  # (D, N)
+            code, st, fl, rmax = _gd_run(Xn, yn, a, w, np.ascontiguousarray(zw.T), float(kap[r]), float(kpp[r]),
+                                         tol, max_steps, step_factor, eta_every, record_every)
+            w = w.T
+            rdw = float(np.linalg.norm(w[:m] - zw) / np.linalg.norm(zw))
+            status.append(codes[code])
+            steps.append(st)
+            final_loss.append(fl)
+            rd.append(rdw)
+            rd_max.append(max(rmax, rdw))
+            rd_a.append(float(np.linalg.norm(a[:m] - za) / np.linalg.norm(za)))
+            a_np.append(a[:m])
+            w_np.append(w[:m])
+            a0_np.append(za)
+            w0_np.append(zw)
+            if progress is not None:
+                progress(int(st), B - r - 1)
+        return _runs(kap, kpp, widths, seeds, keep, status, steps, final_loss, rd, rd_max, rd_a,
+                     a_np, w_np, a0_np, w0_np, time.perf_counter() - t0)
 
     Xt = torch.as_tensor(data.augmented(), dtype=dt, device=dev)  # (n, D)
     y = torch.as_tensor(data.y, dtype=dt, device=dev)
@@ -427,7 +433,7 @@ def train_normalised(
     eta = torch.zeros(B, dtype=dt, device=dev)
     final_loss = torch.zeros(B, dtype=dt, device=dev)
     it = 0
-    since_eta = eta_every  # force a computation on the first step
+    since_eta = torch.full((B,), eta_every, dtype=torch.long, device=dev)  # per row: compute on the first step
     while True:
         pre, act, e, loss = forward(a, w)
         bad = active & ~(loss <= prev_loss)  # a rise (or NaN): undo that run's last step, halve c
@@ -437,7 +443,7 @@ def train_normalised(
             c = torch.where(bad, c / 2, c)
             steps[bad.cpu().numpy()] -= 1
             pre, act, e, loss = forward(a, w)
-            since_eta = eta_every
+            since_eta = torch.where(bad, eta_every, since_eta)
         final_loss = torch.where(active, loss, final_loss)
         failed = active & (c < step_factor * 2.0 ** -40)
         if bool(failed.any()):
@@ -461,9 +467,10 @@ def train_normalised(
             rd_max = torch.where(active, torch.maximum(rd_max, rd), rd_max)
         # G_k = (1/n) sum_i e_i 1[w_k.x_i > 0] x~_i, built in place to spare large temporaries
         G = torch.matmul(pre.gt_(0).to(dt).mul_(e[:, None, :]), Xt).div_(n)  # (B, N, D); pre is consumed
-        if since_eta >= eta_every:
-            eta = step_size(a, G, act, c)
-            since_eta = 0
+        need = since_eta >= eta_every  # per row, so a row's eta never depends on the others
+        if bool(need.any()):
+            eta = torch.where(need, step_size(a, G, act, c), eta)
+            since_eta = torch.where(need, 0, since_eta)
         since_eta += 1
         ga = torch.bmm(act, e[:, :, None])[:, :, 0].mul_((k / n)[:, None])
         prev_a.copy_(a)
@@ -481,19 +488,25 @@ def train_normalised(
     rd = (w[:, :M] - w0).flatten(1).norm(dim=1) / w0_norm
     rd_max = torch.maximum(rd_max, rd)
     rd_a = (a[:, :M] - a0).norm(dim=1) / a0_norm
-    seconds = time.perf_counter() - t0
-    out = []
     a_np, w_np, a0_np, w0_np = (t.cpu().numpy() for t in (a[:, :M], w[:, :M], a0, w0))
-    for r in range(B):
+    return _runs(kap, kpp, widths, seeds, keep, status, steps, final_loss.cpu().numpy(), rd.cpu().numpy(),
+                 rd_max.cpu().numpy(), rd_a.cpu().numpy(), a_np, w_np, a0_np, w0_np, time.perf_counter() - t0)
+
+
+def _runs(kap, kpp, widths, seeds, keep, status, steps, final_loss, rd, rd_max, rd_a,
+          a_np, w_np, a0_np, w0_np, seconds) -> list[TwoLayerRun]:
+    """One :class:`TwoLayerRun` per row from the final state (first copy of the neurons)."""
+    out = []
+    for r in range(len(widths)):
         m = widths[r]
-        mi = condensation_metrics(a0_np[r, :m], w0_np[r, :m])
-        mf = condensation_metrics(a_np[r, :m], w_np[r, :m])
+        mi = condensation_metrics(a0_np[r][:m], w0_np[r][:m])
+        mf = condensation_metrics(a_np[r][:m], w_np[r][:m])
         neurons = None
         if keep[r] > 0:
             idx = np.arange(m) if m <= keep[r] else np.sort(
                 np.random.default_rng(0).choice(m, keep[r], replace=False))
-            o0, A0 = angle_amplitude(a0_np[r, idx], w0_np[r, idx])
-            o1, A1 = angle_amplitude(a_np[r, idx], w_np[r, idx])
+            o0, A0 = angle_amplitude(a0_np[r][idx], w0_np[r][idx])
+            o1, A1 = angle_amplitude(a_np[r][idx], w_np[r][idx])
             neurons = dict(orientation_init=o0, amplitude_init=A0, orientation_final=o1, amplitude_final=A1)
         out.append(TwoLayerRun(
             kappa=float(kap[r]), kappa_prime=float(kpp[r]), width=m, seed=int(seeds[r]),
