@@ -6,7 +6,7 @@ networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.
 """
 
 from .experiments.accuracy_regimes import CURVE_SIGNALS, accuracy_regimes, classification_metrics
-from .scan import ModuleSpec, ScanResult, scan, write_scan_outputs
+from .scan import ModuleSpec, ScanResult, load_model_factory, scan, scan_checkpoints, write_scan_outputs
 from .transition_matching import (
     KIND_OF_ORDER,
     PredictedTransition,
@@ -93,7 +93,7 @@ from .experiments.vae import VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_
 from .experiments.validation import SIGNALS, ValidationConfig, run_validation, theory_curves
 
 __all__ = [
-    "ModuleSpec", "ScanResult", "scan", "write_scan_outputs",
+    "ModuleSpec", "ScanResult", "scan", "scan_checkpoints", "load_model_factory", "write_scan_outputs",
     "CURVE_SIGNALS", "accuracy_regimes", "classification_metrics", "classification_split", "MNIST_ENV",
     "resolve_mnist_path", "synthetic_autoencoder", "VAE_ACTIVATIONS", "VAESpec", "VAESweepConfig", "collapse_analysis", "sweep_beta",
     "theory_collapse_thresholds", "assemble_result", "collect_points", "pending_points", "run_work_unit",

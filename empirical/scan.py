@@ -44,7 +44,8 @@ from .hessian_curvature import curvature_exact, curvature_matrix_free
 from .sweep import atomic_write_text, write_csv
 from .training import TrainConfig, train_batched
 
-__all__ = ["ModuleSpec", "ScanResult", "scan", "SCAN_FIELDS", "write_scan_outputs"]
+__all__ = ["ModuleSpec", "ScanResult", "scan", "scan_checkpoints", "load_model_factory", "SCAN_FIELDS",
+           "write_scan_outputs"]
 
 #: Columns of a scan's table (one row per gamma, best start).
 SCAN_FIELDS = ("gamma", "loss", "error", "param_norm_sq", "accuracy", "R_L", "R_E", "R_L_se", "R_E_se",
@@ -325,3 +326,100 @@ def write_scan_outputs(result: ScanResult, out_dir) -> Path:
     write_csv(result.all_runs, out / "runs.csv")
     atomic_write_text(out / "summary.json", json.dumps(result.summary(), indent=1, default=float))
     return out
+
+
+def load_model_factory(target: str):
+    """``path/to/file.py:factory`` -> the callable (the import-string convention of uvicorn).
+
+    This executes the user's own Python file, which is what the caller asked for: only
+    pass files you trust.  The factory is called with no arguments and returns a fresh
+    ``nn.Module``.
+    """
+    import importlib.util
+
+    if ":" not in target:
+        raise InputError(f"--model must be FILE.py:FACTORY, got {target!r}")
+    path, name = target.rsplit(":", 1)
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"--model: no such file {p}")
+    spec = importlib.util.spec_from_file_location(f"l2phase_user_model_{p.stem}", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    fac = getattr(mod, name, None)
+    if not callable(fac):
+        raise InputError(f"--model: {p} defines no callable {name!r}")
+    return fac
+
+
+def _gamma_of_checkpoint(path: Path, manifest: dict | None) -> float:
+    import re
+
+    if manifest is not None:
+        if path.name not in manifest:
+            raise InputError(f"{path}: not in the manifest")
+        return float(manifest[path.name])
+    m = re.search(r"(?:gamma|wd|lambda)?[_=-]?([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(?=\.(?:pt|pth)$)", path.name)
+    if not m:
+        raise InputError(f"{path}: no gamma in the file name (e.g. gamma_0.01.pt) and no manifest.json")
+    return float(m.group(1))
+
+
+def scan_checkpoints(model, directory, X, Y, *, loss: str | Callable = "mse", penalize=None,
+                     curvature: str | None = "auto", n_probes: int = 60, seed: int = 0, out_dir=None) -> ScanResult:
+    """Records, curvature and change points of state_dicts a user already has (no training).
+
+    ``directory`` holds one ``*.pt``/``*.pth`` state_dict per gamma, loaded with
+    ``torch.load(weights_only=True)``; gamma comes from ``manifest.json`` (``{file:
+    gamma}``) when present, else from the file name (``gamma_0.01.pt``, ``0.01.pt``).
+    ``model`` (a module or a factory) gives the architecture.
+    """
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError(f"--checkpoints: no such directory {d}")
+    man_path = d / "manifest.json"
+    manifest = json.loads(man_path.read_text()) if man_path.exists() else None
+    files = sorted(p for p in d.iterdir() if p.suffix in (".pt", ".pth"))
+    if not files:
+        raise InputError(f"{d}: no *.pt / *.pth state_dicts")
+    pairs = sorted(((_gamma_of_checkpoint(p, manifest), p) for p in files), key=lambda t: t[0])
+    g = np.array([t[0] for t in pairs])
+    if np.any(np.diff(g) <= 0):
+        raise InputError(f"{d}: two checkpoints have the same gamma")
+    module = _fresh_module(model, seed).to(torch.float64)
+    Xt = (X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))).to(torch.float64)
+    Yt = _targets(Y, loss, Xt.shape[0])
+    spec = ModuleSpec(module, Xt.shape[1], Yt.shape[1], loss=loss, penalize=penalize)
+    thetas = []
+    for _, p in pairs:
+        sd = torch.load(p, map_location="cpu", weights_only=True)
+        try:
+            module.load_state_dict(sd)
+        except RuntimeError as exc:
+            raise InputError(f"{p}: does not fit the model ({str(exc).splitlines()[0]})") from None
+        thetas.append(spec.flatten_module(module))
+    theta = torch.stack(thetas)
+    gt = torch.as_tensor(g)
+    with torch.no_grad():
+        E = spec.error(theta, Xt, Yt)
+        Pn = spec.penalty(theta)
+    records = []
+    for i in range(g.size):
+        out = spec.forward(theta[i], Xt).detach()
+        classify = spec.objective == "cross_entropy" and Yt.shape[1] > 1
+        acc = float((out.argmax(-1) == Yt.argmax(-1)).double().mean()) if classify else float("nan")
+        records.append(dict(gamma=float(g[i]), loss=float(E[i] + gt[i] * Pn[i]), error=float(E[i]),
+                            param_norm_sq=float(Pn[i]), accuracy=acc, file=pairs[i][1].name))
+    method = ("exact" if spec.n_params <= 1500 else "matrix_free") if curvature == "auto" else curvature
+    if method is not None:
+        cres = (curvature_exact(spec, theta, Xt, Yt, g) if method == "exact"
+                else curvature_matrix_free(spec, theta, Xt, Yt, g, n_probes, seed=seed))
+        for i, r in enumerate(records):
+            r.update({k: float(getattr(cres, k)[i]) for k in ("R_L", "R_E", "R_L_se", "R_E_se")})
+    cps = analyse_records(records)
+    config = dict(checkpoints=str(d), n_params=spec.n_params, loss=spec.objective, curvature=method,
+                  penalized=spec.penalized)
+    result = ScanResult(records, cps, spec.penalized, [], config)
+    if out_dir is not None:
+        write_scan_outputs(result, out_dir)
+    return result

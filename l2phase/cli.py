@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "l2phase._cmd_sweep",
     "l2phase._cmd_init_diagram",
     "l2phase._cmd_changepoints",
+    "l2phase._cmd_scan",
 )
 
 
