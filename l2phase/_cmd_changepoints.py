@@ -4,7 +4,11 @@ The table (CSV with a header, or JSON) holds one row per x (gamma, weight decay,
 each chosen column is analysed against ``--x`` with the default change-point detector
 (:func:`l2phase.numerics.table_change_points`).  Prints a table, or with ``--json`` one
 object ``{column: [{"x", "low", "high", "kind", "size"}, ...]}``; ``--plot out.png``
-draws every curve with its change points.  Invalid input: one line, exit status 2.
+draws every curve with its change points.  With ``--theory STATS.json --depth D`` the
+change points of every analysed column are matched with the exact transitions of a
+deep linear net for those data statistics, with validate's rule and negative controls
+(:func:`l2phase.empirical.table_verdicts`); exit 0 only when every column is CONFIRMED
+(choose the columns with ``--y``), else 1.  Invalid input: one line, exit status 2.
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print {column: [{x, low, high, kind, size}, ...]}")
     p.add_argument("--plot", default=None, metavar="PNG", help="draw the curves and their change points")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
+    p.add_argument("--theory", default=None, metavar="STATS.json",
+                   help="match the change points with the exact transitions of a deep linear net for these data "
+                        "statistics {A, beta, ey2}; verdict with negative controls (needs --depth)")
+    p.add_argument("--depth", type=int, default=None, help="hidden layers D >= 1 of the deep linear net (with --theory)")
+    p.add_argument("--rtol", type=float, default=1e-2, help="relative location tolerance of the match (default 0.01)")
+    p.add_argument("--x-per-gamma", type=float, default=1.0,
+                   help="x = this * gamma (2 for a torch weight decay with a mean loss; default 1)")
     p.set_defaults(func=run)
 
 
@@ -48,8 +59,18 @@ def run(args) -> int:
     res = table_change_points(table, args.x, cols, log_x=True if args.log_x else None, seed=args.seed,
                               source=str(args.file))
     out = change_points_json(res)
+    verdicts = None
+    if args.theory is not None:
+        if args.depth is None:
+            from l2phase.theory.checks import InputError
+
+            raise InputError("--theory needs --depth D")
+        from l2phase.empirical import read_data_stats, table_verdicts
+
+        verdicts = table_verdicts(res, read_data_stats(args.theory), args.depth, rtol=args.rtol,
+                                  x_per_gamma=args.x_per_gamma)
     if args.json:
-        json.dump(out, sys.stdout, indent=1)
+        json.dump(out if verdicts is None else dict(change_points=out, theory=verdicts), sys.stdout, indent=1)
         print()
     else:
         print(f"{'column':<20} {'kind':<5} {args.x:>12} {'[low, high]':>27} {'size':>12}")
@@ -59,9 +80,16 @@ def run(args) -> int:
             for cp in cps:
                 print(f"{c:<20} {cp['kind']:<5} {cp['x']:>12.6g} [{cp['low']:>12.6g}, {cp['high']:>12.6g}] "
                       f"{cp['size']:>12.4g}")
+        if verdicts is not None:
+            print(f"predicted (D={verdicts['depth']}): "
+                  + ", ".join(f"gamma_c={p['gamma_c']:.6g} order {p['order']}" for p in verdicts["predicted"]))
+            for c, v in verdicts["columns"].items():
+                rej = sum(not k["passed"] for k in v["controls"])
+                print(f"{c:<20} {v['verdict']}  (negative controls rejected: {rej}/{len(v['controls'])})")
+            print(f"verdict: {verdicts['verdict']}")
     if args.plot:
         _plot(table, args.x, list(out), out, args.plot, log_x=args.log_x)
-    return 0
+    return 0 if verdicts is None or verdicts["verdict"] == "CONFIRMED" else 1
 
 
 def _plot(table, x, cols, out, path, *, log_x):

@@ -86,3 +86,42 @@ def test_reader_errors(tmp_path):
         read_curve_table(bad)
     with pytest.raises(InputError, match="not sorted"):
         table_change_points({"x": np.arange(12.0)[::-1], "y": np.arange(12.0)}, "x", sort=False)
+
+
+def test_theory_verdict_with_negative_controls(tmp_path, capsys):
+    # exact D = 1 curve for whitened inputs and singular values (1.0, 0.4):
+    # ||theta||^2 = 2 sum_k max(s_k - gamma, 0) (balanced two-layer factorisation), kinks at 0.4 and 1.0
+    g = np.geomspace(0.1, 3.0, 150)
+    norm = 2 * (np.maximum(1.0 - g, 0) + np.maximum(0.4 - g, 0))
+    path = tmp_path / "runs.csv"
+    _write_csv(path, ["gamma", "norm"], zip(g, norm))
+    stats = tmp_path / "stats.json"
+    stats.write_text(json.dumps({"A": np.eye(3).tolist(), "beta": [[1.0, 0.0], [0.0, 0.4], [0.0, 0.0]], "ey2": 1.5}))
+    assert main(["changepoints", str(path), "--x", "gamma", "--theory", str(stats), "--depth", "1", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["theory"]
+    v = res["columns"]["norm"]
+    assert v["verdict"] == "CONFIRMED" and v["passed"]
+    assert len(v["controls"]) == 6 and not any(c["passed"] for c in v["controls"])
+    # the wrong theory (D = 2: first order, elsewhere) is rejected; exit status 1
+    assert main(["changepoints", str(path), "--x", "gamma", "--theory", str(stats), "--depth", "2"]) == 1
+    assert "NOT CONFIRMED" in capsys.readouterr().out
+    # the same curve logged against torch weight decay (x = 2 gamma)
+    _write_csv(path, ["wd", "norm"], zip(2 * g, norm))
+    assert main(["changepoints", str(path), "--x", "wd", "--theory", str(stats), "--depth", "1",
+                 "--x-per-gamma", "2"]) == 0
+    capsys.readouterr()
+    assert main(["changepoints", str(path), "--x", "wd", "--theory", str(stats)]) == 2
+    assert "--depth" in capsys.readouterr().err
+
+
+def test_wide_interval_is_inconclusive():
+    from l2phase.empirical import PredictedTransition, verdict_with_controls
+    from l2phase.numerics import ChangePoint
+
+    pred = [PredictedTransition(1.0, 2, 0, 1.0)]
+    sharp = [ChangePoint(1.0, 0.995, 1.005, "kink", 1.0, 10)]
+    wide = [ChangePoint(1.0, 0.5, 1.5, "kink", 1.0, 10)]
+    assert verdict_with_controls(pred, sharp)["verdict"] == "CONFIRMED"
+    v = verdict_with_controls(pred, wide)  # the shifted predictions pass too: cannot tell
+    assert v["passed"] and v["verdict"] == "INCONCLUSIVE"
+    assert verdict_with_controls(pred, [ChangePoint(1.0, 0.995, 1.005, "jump", 1.0, 10)])["verdict"] == "NOT CONFIRMED"
