@@ -235,6 +235,8 @@ def scan(
     g = np.asarray(check_gamma(gammas, "gammas", sorted_grid=True), dtype=float).reshape(-1)
     if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
         raise InputError(f"n_starts must be a positive integer, got {n_starts!r}")
+    if curvature not in ("exact", "matrix_free", "auto", None):
+        raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {curvature!r}")
     Xt = (X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))).to(torch.float64)
     if Xt.ndim != 2:
         raise InputError(f"X must be (N, d), got shape {tuple(Xt.shape)}")
@@ -262,26 +264,8 @@ def scan(
     for i in range(G):
         rows = [i * S + s for s in range(S) if not res.diverged[i * S + s]]
         best.append(min(rows, key=lambda b: res.loss[b]) if rows else i * S)
-    theta_best = res.theta[best]
-    records = []
-    with torch.no_grad():
-        for i, b in enumerate(best):
-            out = spec.forward(theta_best[i], Xt)
-            classify = spec.objective == "cross_entropy" and Yt.shape[1] > 1
-            acc = float((out.argmax(-1) == Yt.argmax(-1)).double().mean()) if classify else float("nan")
-            records.append(dict(runs[b], accuracy=acc, best_start=b % S))
-    method = curvature
-    if method == "auto":
-        method = "exact" if spec.n_params <= 1500 else "matrix_free"
-    if method is not None:
-        if method == "exact":
-            cres = curvature_exact(spec, theta_best, Xt, Yt, g)
-        elif method == "matrix_free":
-            cres = curvature_matrix_free(spec, theta_best, Xt, Yt, g, n_probes, seed=seed)
-        else:
-            raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {curvature!r}")
-        for i, r in enumerate(records):
-            r.update({k: float(getattr(cres, k)[i]) for k in ("R_L", "R_E", "R_L_se", "R_E_se")})
+    records = [dict(runs[b], best_start=b % S) for b in best]
+    method = _measure(spec, res.theta[best], Xt, Yt, g, records, curvature, n_probes, seed)
     for r in records:
         r.pop("start", None)
         r.pop("diverged", None)
@@ -297,6 +281,27 @@ def scan(
     if out_dir is not None:
         write_scan_outputs(result, out_dir)
     return result
+
+
+def _measure(spec, theta, Xt, Yt, g, records, curvature, n_probes, seed) -> str | None:
+    """Add accuracy (cross-entropy models) and R_L, R_E with standard errors to ``records``; return the method."""
+    classify = spec.objective == "cross_entropy" and Yt.shape[1] > 1
+    with torch.no_grad():
+        for i, r in enumerate(records):
+            out = spec.forward(theta[i], Xt)
+            r["accuracy"] = float((out.argmax(-1) == Yt.argmax(-1)).double().mean()) if classify else float("nan")
+    method = ("exact" if spec.n_params <= 1500 else "matrix_free") if curvature == "auto" else curvature
+    if method is None:
+        return None
+    if method == "exact":
+        cres = curvature_exact(spec, theta, Xt, Yt, g)
+    elif method == "matrix_free":
+        cres = curvature_matrix_free(spec, theta, Xt, Yt, g, n_probes, seed=seed)
+    else:
+        raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {curvature!r}")
+    for i, r in enumerate(records):
+        r.update({k: float(getattr(cres, k)[i]) for k in ("R_L", "R_E", "R_L_se", "R_E_se")})
+    return method
 
 
 def analyse_records(records: Sequence[dict], columns: Sequence[str] = ("loss", "error", "param_norm_sq",
@@ -403,19 +408,9 @@ def scan_checkpoints(model, directory, X, Y, *, loss: str | Callable = "mse", pe
     with torch.no_grad():
         E = spec.error(theta, Xt, Yt)
         Pn = spec.penalty(theta)
-    records = []
-    for i in range(g.size):
-        out = spec.forward(theta[i], Xt).detach()
-        classify = spec.objective == "cross_entropy" and Yt.shape[1] > 1
-        acc = float((out.argmax(-1) == Yt.argmax(-1)).double().mean()) if classify else float("nan")
-        records.append(dict(gamma=float(g[i]), loss=float(E[i] + gt[i] * Pn[i]), error=float(E[i]),
-                            param_norm_sq=float(Pn[i]), accuracy=acc, file=pairs[i][1].name))
-    method = ("exact" if spec.n_params <= 1500 else "matrix_free") if curvature == "auto" else curvature
-    if method is not None:
-        cres = (curvature_exact(spec, theta, Xt, Yt, g) if method == "exact"
-                else curvature_matrix_free(spec, theta, Xt, Yt, g, n_probes, seed=seed))
-        for i, r in enumerate(records):
-            r.update({k: float(getattr(cres, k)[i]) for k in ("R_L", "R_E", "R_L_se", "R_E_se")})
+    records = [dict(gamma=float(g[i]), loss=float(E[i] + gt[i] * Pn[i]), error=float(E[i]),
+                    param_norm_sq=float(Pn[i]), file=pairs[i][1].name) for i in range(g.size)]
+    method = _measure(spec, theta, Xt, Yt, g, records, curvature, n_probes, seed)
     cps = analyse_records(records)
     config = dict(checkpoints=str(d), n_params=spec.n_params, loss=spec.objective, curvature=method,
                   penalized=spec.penalized)
