@@ -40,3 +40,21 @@ def test_ridge_checkpoints_closed_form(tmp_path):
                  "--checkpoints", str(ck), "--out", str(tmp_path / "o2")]) == 0
     assert (tmp_path / "o2" / "scan.csv").exists()
     assert main(["scan", "--model", f"{tmp_path / 'm.py'}:make", "--data", "nope.npz"]) == 2
+
+
+def test_cli_scan_trains_user_file(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 2))
+    np.savez(tmp_path / "d.npz", X=X, Y=X @ np.array([[0.5], [-1.0]]))
+    (tmp_path / "m.py").write_text("import torch\ndef make():\n    return torch.nn.Linear(2, 1)\n")
+    model = f"{tmp_path / 'm.py'}:make"
+    assert main(["scan", "--model", model, "--data", str(tmp_path / "d.npz"), "--gammas", "0.01:1:8",
+                 "--steps", "50", "--starts", "2", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "no biases" in err and "weight" in err  # the output says what L2 was put on
+    lines = (tmp_path / "o" / "scan.csv").read_text().splitlines()
+    assert len(lines) == 9 and len((tmp_path / "o" / "runs.csv").read_text().splitlines()) == 17
+    for bad in ("1:0.1:8", "0.1:1", "a:b:c"):
+        assert main(["scan", "--model", model, "--data", str(tmp_path / "d.npz"), "--gammas", bad]) == 2
+    assert "--gammas" in capsys.readouterr().err
+    assert main(["scan", "--model", str(tmp_path / "m.py"), "--data", str(tmp_path / "d.npz")]) == 2
