@@ -6,6 +6,8 @@ networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.
 """
 
 from .experiments.accuracy_regimes import CURVE_SIGNALS, accuracy_regimes, classification_metrics
+from .curve_verdict import read_data_stats, table_verdicts, verdict_with_controls
+from .scan import ModuleSpec, ScanResult, load_model_factory, scan, scan_checkpoints, write_scan_outputs
 from .transition_matching import (
     KIND_OF_ORDER,
     PredictedTransition,
@@ -111,6 +113,8 @@ from .experiments.validation import SIGNALS, ValidationConfig, run_validation, t
 from .verdicts import SignalRule, SignalVerdict, Verdict, expected_kind, judge, judge_signal
 
 __all__ = [
+    "read_data_stats", "table_verdicts", "verdict_with_controls",
+    "ModuleSpec", "ScanResult", "scan", "scan_checkpoints", "load_model_factory", "write_scan_outputs",
     "CURVE_SIGNALS", "accuracy_regimes", "classification_metrics", "classification_split", "MNIST_ENV",
     "resolve_mnist_path", "synthetic_autoencoder", "VAE_ACTIVATIONS", "VAESpec", "VAESweepConfig", "collapse_analysis", "collapse_checks", "sweep_beta",
     "theory_collapse_thresholds", "assemble_result", "collect_points", "pending_points", "run_work_unit",

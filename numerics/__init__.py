@@ -13,12 +13,14 @@ Finite temperature F(gamma, T) of the scalar chain: :func:`thermal_quadrature`,
 :func:`escape_times`.
 Reference solver of the D = 1 several-output cascade: :func:`proximal_rank_path`.
 Change points of curves y(gamma): :class:`ChangePointDetector`, :class:`ChangePoint`,
-:func:`detect_change_points`.
+:func:`detect_change_points`; of every column of a table logged elsewhere:
+:func:`read_curve_table`, :func:`table_change_points`, :func:`change_points_json`.
 
 ``numerics`` never imports torch, and imports ``theory`` only for input validators.
 """
 
 from .change_points import SEGMENT_DEGREES, ChangePoint, ChangePointDetector, detect_change_points
+from .curve_table import change_points_json, read_curve_table, table_change_points
 from .free_energy import (
     Branch,
     FreeEnergyCurve,
@@ -56,6 +58,9 @@ __all__ = [
     "ChangePointDetector",
     "SEGMENT_DEGREES",
     "detect_change_points",
+    "read_curve_table",
+    "table_change_points",
+    "change_points_json",
     "ricci_scalar",
     "ricci_scalar_batched",
     "ricci_scalar_from_moments",

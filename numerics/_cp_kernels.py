@@ -43,12 +43,34 @@ def _givens_add_row(R, z, u, yv, p):
 
 
 @njit(cache=True)
-def pelt_rss(x, y, p, min_size, pen):
-    """Exact optimal partition of (x, y) minimising sum_seg RSS_seg + pen * (#segments).
+def _segment_cost(Rs, zs, rss_full, p, dpen):
+    """min over degrees d < p of RSS_d + d * dpen (RSS_d from the nested QR: RSS_full + sum_{j>d} z_j^2)."""
+    best = rss_full
+    tail = 0.0
+    if dpen > 0.0:
+        best = rss_full + (p - 1) * dpen
+        for d in range(p - 2, -1, -1):
+            tail += zs[d + 1] * zs[d + 1]
+            v = rss_full + tail + d * dpen
+            if v < best:
+                best = v
+    return best
+
+
+@njit(cache=True)
+def pelt_rss(x, y, p, min_size, pen, dpen=0.0):
+    """Exact optimal partition of (x, y) minimising sum_seg C_seg + pen * (#segments).
+
+    The segment cost C is the RSS of the least-squares polynomial of degree p - 1
+    (``dpen = 0``), or, with ``dpen > 0``, the per-segment information criterion
+    min_d RSS_d + d * dpen over degrees d = 0 .. p - 1 (the column spaces are nested, so
+    every RSS_d comes from the same QR factor: RSS_d = RSS_{p-1} + sum_{j>d} z_j^2).
 
     PELT (Killick et al. 2012) with the exact pruning rule for a minimum segment length:
-    a start ``s`` found dominated at time t (F[s] + C(s, t) > F[t]) is only dropped once
-    t + min_size has passed, because [t, T) is not an admissible segment before that.
+    a start ``s`` found dominated at time t (F[s] + C(s, t) + K > F[t]) is only dropped
+    once t + min_size has passed, because [t, T) is not an admissible segment before that.
+    K = -(p - 1) dpen is the constant of the pruning lemma, C(a, b) + C(b, c) + K <= C(a, c)
+    (splitting at a fixed degree d lowers the RSS and adds at most (p - 1) dpen).
 
     Returns
     -------
@@ -64,6 +86,8 @@ def pelt_rss(x, y, p, min_size, pen):
     R = np.zeros((n + 1, p, p))
     z = np.zeros((n + 1, p))
     rss = np.zeros(n + 1)
+    cost = np.zeros(n + 1)
+    slack = (p - 1) * dpen
     active = np.empty(n + 1, dtype=np.int64)
     drop_at = np.full(n + 1, np.iinfo(np.int64).max, dtype=np.int64)
     n_active = 1
@@ -77,8 +101,9 @@ def pelt_rss(x, y, p, min_size, pen):
             s = active[a]
             res = _givens_add_row(R[s], z[s], xt - x[s], yt, p)
             rss[s] += res * res
+            cost[s] = _segment_cost(R[s], z[s], rss[s], p, dpen)
             if t - s >= min_size:
-                val = F[s] + rss[s] + pen
+                val = F[s] + cost[s] + pen
                 if val < best:
                     best = val
                     arg = s
@@ -88,7 +113,7 @@ def pelt_rss(x, y, p, min_size, pen):
         k = 0
         for a in range(n_active):
             s = active[a]
-            if t - s >= min_size and best < np.inf and F[s] + rss[s] > best and drop_at[s] > t + min_size:
+            if t - s >= min_size and best < np.inf and F[s] + cost[s] - slack > best and drop_at[s] > t + min_size:
                 drop_at[s] = t + min_size
             if drop_at[s] > t:
                 active[k] = s

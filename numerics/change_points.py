@@ -7,30 +7,52 @@ non-uniform (e.g. log-spaced) gamma grids.
 
 Method
 ------
-1. Coordinates.  x = gamma (``x_scale="linear"``) or log(gamma) (``"log"``), mapped
-   affinely onto [-1, 1]; y is standardised (mean 0, std 1), so the result is invariant
-   under y -> s y + t (s > 0) up to rounding.
-2. Noise level sigma^2: given, or a robust estimate (1.4826 x median absolute value) of
-   unit-norm divided-difference pseudo-residuals of order ``degree + 1`` (Gasser et al.
-   1986 generalised to any polynomial degree and non-uniform grids), floored at
-   (1e-8 std(y))^2 so that noise-free curves do not split on rounding.
-3. Exact optimal partition (PELT, Killick et al. 2012, with the exact pruning rule for
+1. Coordinates.  x = gamma (``x_scale="linear"``) or log(gamma) (``"log"``; ``"auto"``,
+   the default with automatic segments, takes the one in which the grid is more nearly
+   uniform), mapped affinely onto [-1, 1]; y is standardised (mean 0, std 1), so the
+   result is invariant under y -> s y + t (s > 0) up to rounding.
+2. Segment model.  A fixed polynomial degree k (``segment="linear"`` etc.), or, by
+   default (``segment="auto"``), a degree chosen per segment from the data: each segment
+   costs min_d RSS_d + d log(n) sigma^2 over d = 0 .. ``max_degree`` (BIC per
+   coefficient), so a smooth curved stretch is one segment of a higher degree rather than
+   several lines.
+3. Noise level sigma^2: given, or the largest of (a) a robust estimate (1.4826 x median
+   absolute value) of unit-norm divided-difference pseudo-residuals (Gasser et al. 1986
+   generalised to any degree and non-uniform grids): sampling noise; (b) the median RMS
+   misfit of local cubic fits on sliding windows that straddle no detected change: the
+   smooth misfit; (c) with automatic segments a resolution of 1e-3 std(y) (fixed
+   degree: 1e-8 std(y), rounding), because a noise-free curve (exact training) has no
+   noise to set a scale, and the misfit of a smooth piece is not a change.
+4. Exact optimal partition (PELT, Killick et al. 2012, with the exact pruning rule for
    a minimum segment length) of
 
-   .. math:: \sum_{\text{segments}} \mathrm{RSS}_{\text{poly deg } k} + \text{pen}\,(\#\text{segments} - 1),
+   .. math:: \sum_{\text{segments}} C_{\text{seg}} + \text{pen}\,(\#\text{segments} - 1),
 
    with pen = (k + 2) log(n) sigma^2 (BIC: k + 1 coefficients and one location per
-   segment) or a user multiple of sigma^2.  Segment RSS come from per-start Givens QR
-   updates (numba, ``numerics._cp_kernels``), accurate for short segments too.
-4. Kind.  Around each boundary, the two adjacent segments are refitted as one
+   segment; automatic segments use k = ``max_degree``, so a split pays for every
+   coefficient it could add) or a user multiple of sigma^2.  Segment RSS come from
+   per-start Givens QR updates (numba, ``numerics._cp_kernels``), accurate for short
+   segments too; the RSS of every lower degree comes from the same QR (nested columns).
+   With automatic segments each boundary is then confirmed locally: within about n/8
+   points on each side one quintic is compared with a quintic plus a kink and a jump at
+   the boundary, and the boundary stays only if that lowers the RSS by more than
+   2 log(n) sigma^2 (a long smooth piece split only because one polynomial could not
+   follow it is fitted locally far below the noise floor).
+5. Kind.  Around each boundary, the two adjacent segments are refitted as one
    *continuous* piecewise polynomial with a free knot t near the boundary; if the RSS
    grows by less than log(n_window) sigma^2 (BIC for the one parameter continuity
    removes) the change is a ``"kink"`` located at t, else a ``"jump"`` located at the
    midpoint of the grid gap.  With ``continuous=True`` every change is a kink.
-5. Uncertainty.  Residual bootstrap: the window of the two segments is re-generated as
+6. Uncertainty.  Residual bootstrap: the window of the two segments is re-generated as
    fit + resampled residuals and the single best split re-located ``n_bootstrap`` times;
    [low, high] is the 2.5-97.5 % range, widened to contain the estimate (and, for a
-   jump, the grid gap it sits in).
+   jump, the grid gap it sits in).  With automatic settings residuals smaller than the
+   noise floor are scaled up to it, so the interval reflects the resolution used.
+
+Limits: a kink whose slope change is small against the noise over the local window, or
+a smooth feature sharper than the grid resolves (e.g. log(gamma) near gamma = 0 on a
+linear grid), can be missed or reported; pass ``sigma`` (the resolution you care about)
+or a fixed ``segment`` when you know the curve.
 
 Example
 -------
@@ -53,12 +75,15 @@ from scipy.optimize import minimize_scalar
 from ._cp_kernels import bootstrap_splits, pelt_rss
 from l2phase.theory.checks import InputError, InputTypeError, check_int, check_seed
 
-__all__ = ["ChangePoint", "ChangePointDetector", "detect_change_points", "SEGMENT_DEGREES"]
+__all__ = ["ChangePoint", "ChangePointDetector", "detect_change_points", "SEGMENT_DEGREES", "AUTO_MAX_DEGREE"]
 
 #: Segment models and their polynomial degree.
 SEGMENT_DEGREES = {"constant": 0, "linear": 1, "quadratic": 2, "cubic": 3}
 
 _SIGMA_FLOOR_REL = 1e-8  # relative to std(y): below this, "noise" is rounding of the curve itself
+_RESOLUTION = 1e-3  # automatic segments: relative resolution (of std(y)) for curves without measurable noise
+#: Highest per-segment polynomial degree of ``segment="auto"``.
+AUTO_MAX_DEGREE = 7
 
 
 @dataclass(frozen=True)
@@ -140,6 +165,84 @@ def _pseudo_residual_sigma(x: np.ndarray, y: np.ndarray, order: int) -> float:
     return float(1.482602218505602 * np.median(np.abs(e)))
 
 
+def _choose_x_scale(g: np.ndarray) -> str:
+    """'log' when gamma > 0 and the grid is more nearly uniform in log(gamma) than in gamma."""
+    if g.size < 3 or np.any(g <= 0):
+        return "linear"
+    def spread(v):
+        d = np.diff(v)
+        return float(np.std(d) / np.mean(d))
+    return "log" if spread(np.log(g)) < spread(g) else "linear"
+
+
+def _local_windows(n: int) -> list[tuple[int, int]]:
+    """Sliding windows [a, b) of w = clip(n // 8, 8, 40) points, stride w // 4."""
+    w = int(min(max(n // 8, 8), 40, n))
+    step = max(w // 4, 1)
+    starts = list(range(0, n - w + 1, step))
+    if starts and starts[-1] != n - w:
+        starts.append(n - w)
+    return [(a, a + w) for a in starts]
+
+
+def _window_misfit(u: np.ndarray, z: np.ndarray, windows) -> np.ndarray:
+    """RMS residual (per degree of freedom) of a least-squares cubic on each window."""
+    out = np.empty(len(windows))
+    for j, (a, b) in enumerate(windows):
+        deg = min(3, b - a - 2)
+        _, rss = _polyfit(u[a:b], z[a:b], deg, 0.5 * (u[a] + u[b - 1]))
+        out[j] = np.sqrt(rss / (b - a - deg - 1))
+    return out
+
+
+def _smooth_sigma(misfit: np.ndarray, windows, bounds) -> float:
+    """Median window misfit over windows that straddle none of the interior ``bounds``."""
+    if not len(windows):
+        return 0.0
+    inner = bounds[1:-1]
+    keep = np.array([not any(a < t < b for t in inner) for a, b in windows])
+    return float(np.median(misfit[keep] if keep.any() else misfit))
+
+
+def _local_gain(u: np.ndarray, z: np.ndarray, a: int, i: int, b: int) -> float:
+    """RSS drop on [a, b) from adding a kink and a jump at the gap (i-1, i) to one quintic."""
+    ub = 0.5 * (u[i - 1] + u[i])
+    v = (u[a:b] - ub) / max(u[b - 1] - u[a], 1e-300)
+    deg = min(5, b - a - 4)
+    if deg < 0:
+        return np.inf
+    V = _vander(v, deg)
+    X = np.hstack([V, np.maximum(v, 0.0)[:, None], (v > 0).astype(float)[:, None]])
+    y = z[a:b]
+    r0 = y - V @ np.linalg.lstsq(V, y, rcond=None)[0]
+    r1 = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    return float(r0 @ r0 - r1 @ r1)
+
+
+def _confirm_locally(u, z, bounds, s2, threshold) -> list[int]:
+    """Keep the boundaries that are changes at the local scale, not misfit of long smooth pieces.
+
+    Around each boundary (w = clip(n // 8, 8, 40) points each side, not past the
+    neighbouring boundaries) one cubic is compared with a cubic plus a kink and a jump at
+    the grid gap: the boundary stays when the RSS drop exceeds ``threshold * s2``.  A
+    long smooth stretch that the search split only because one polynomial could not
+    follow it is fitted by a local cubic to far below the noise floor; a real kink or jump
+    is not.  Repeated until no boundary is dropped.
+    """
+    n = u.size
+    w = int(min(max(n // 8, 8), 40))
+    inner = list(bounds[1:-1])
+    while inner:
+        full = [0] + inner + [n]
+        gains = [_local_gain(u, z, max(full[j - 1], full[j] - w), full[j], min(full[j + 1], full[j] + w))
+                 for j in range(1, len(full) - 1)]
+        j = int(np.argmin(gains))
+        if gains[j] > threshold * s2:
+            break
+        del inner[j]
+    return [0] + inner + [n]
+
+
 def _vander(u: np.ndarray, deg: int) -> np.ndarray:
     return np.vander(u, deg + 1, increasing=True)
 
@@ -172,32 +275,41 @@ class ChangePointDetector:
 
     Parameters
     ----------
-    segment : {"constant", "linear", "quadratic", "cubic"} or int
-        Polynomial model of each segment (in x = gamma or log gamma).  Choose a degree
-        that describes the curve between change points: a smooth curved stretch fitted
-        with lines is (correctly) split into several lines.
+    segment : "auto" or {"constant", "linear", "quadratic", "cubic"} or int
+        Polynomial model of each segment (in x = gamma or log gamma).  ``"auto"``
+        (default): degree 0 .. ``max_degree`` chosen per segment by BIC, with the noise
+        floor and local confirmation of the module docstring; works on curves nobody
+        tuned for.  A fixed degree must describe the curve between change points: a
+        smooth curved stretch fitted with lines is (correctly) split into several lines.
     continuous : bool
         If True the curve is assumed continuous: every change is a kink located by a
         continuous free-knot fit.
     penalty : "bic" or float
         Cost per change point: ``"bic"`` = (degree + 2) log(n) sigma^2, or a float
         multiplier of sigma^2.
-    min_size : int
-        Minimum number of grid points in a segment (>= degree + 1).
-    x_scale : {"linear", "log"}
+    min_size : int, optional
+        Minimum number of grid points in a segment (>= degree + 1; default 3, or
+        degree + 1 if larger).
+    x_scale : {"linear", "log", "auto"}, optional
         Fit polynomials in gamma or in log(gamma) (log needs gamma > 0; a kink or jump in
-        one is a kink or jump in the other).
+        one is a kink or jump in the other).  Default: "auto" (the axis in which the grid
+        is more uniform) with ``segment="auto"``, else "linear".
     sigma : float, optional
         Noise standard deviation of y, if known (else estimated, see module docstring).
     n_bootstrap : int
         Residual-bootstrap replicates for the interval (0: interval from the grid only).
     seed : int
         Seed of the bootstrap.
+    max_degree : int
+        Highest segment degree of ``segment="auto"`` (default 7).
 
     Attributes (after ``fit``)
     --------------------------
     breakpoints_ : list[int]   start indices of segments 2..K
+    degrees_ : list[int]       polynomial degree of each segment
+    x_scale_ : str             axis used ("linear" or "log")
     sigma_ : float             noise s.d. used (y units)
+    noise_sigma_, smooth_sigma_ : float   its two data estimates (nan when sigma given)
     penalty_ : float           penalty per change point (y^2 units)
     fitted_ : ndarray          piecewise polynomial fit of y
     cost_ : float              total RSS (y^2 units)
@@ -205,24 +317,28 @@ class ChangePointDetector:
 
     def __init__(
         self,
-        segment: str | int = "linear",
+        segment: str | int = "auto",
         continuous: bool = False,
         penalty: str | float = "bic",
-        min_size: int = 3,
+        min_size: int | None = None,
         *,
-        x_scale: str = "linear",
+        x_scale: str | None = None,
         sigma: float | None = None,
         n_bootstrap: int = 200,
         seed: int = 0,
+        max_degree: int = AUTO_MAX_DEGREE,
     ) -> None:
+        if isinstance(max_degree, bool) or not isinstance(max_degree, (int, np.integer)) or not 0 <= max_degree <= 7:
+            raise InputError(f"max_degree must be an integer 0..7, got {max_degree!r}")
         if isinstance(segment, str):
-            if segment not in SEGMENT_DEGREES:
-                raise InputError(f"segment must be one of {sorted(SEGMENT_DEGREES)} or an int, got {segment!r}")
-            degree = SEGMENT_DEGREES[segment]
-        elif isinstance(segment, (int, np.integer)) and not isinstance(segment, bool) and 0 <= segment <= 3:
+            if segment != "auto" and segment not in SEGMENT_DEGREES:
+                raise InputError(f"segment must be 'auto', one of {sorted(SEGMENT_DEGREES)} or an int, got {segment!r}")
+            degree = int(max_degree) if segment == "auto" else SEGMENT_DEGREES[segment]
+        elif isinstance(segment, (int, np.integer)) and not isinstance(segment, bool) and 0 <= segment <= 7:
             degree = int(segment)
         else:
-            raise InputError(f"segment must be one of {sorted(SEGMENT_DEGREES)} or an int 0..3, got {segment!r}")
+            raise InputError(f"segment must be 'auto', one of {sorted(SEGMENT_DEGREES)} or an int 0..7, got {segment!r}")
+        self.auto_degree = segment == "auto"
         if isinstance(penalty, str):
             if penalty != "bic":
                 raise InputError(f"penalty must be 'bic' or a positive float, got {penalty!r}")
@@ -230,9 +346,14 @@ class ChangePointDetector:
             penalty = float(penalty)
             if not np.isfinite(penalty) or penalty <= 0:
                 raise InputError(f"penalty must be 'bic' or a positive float, got {penalty!r}")
-        min_size = check_int(min_size, f"min_size (>= degree + 1 = {degree + 1})", degree + 1)
-        if x_scale not in ("linear", "log"):
-            raise InputError(f"x_scale must be 'linear' or 'log', got {x_scale!r}")
+        if min_size is None:
+            min_size = 3 if self.auto_degree else max(3, degree + 1)
+        need = 2 if self.auto_degree else degree + 1
+        min_size = check_int(min_size, f"min_size (>= degree + 1 = {need})", need)
+        if x_scale is None:
+            x_scale = "auto" if self.auto_degree else "linear"
+        if x_scale not in ("linear", "log", "auto"):
+            raise InputError(f"x_scale must be 'linear', 'log' or 'auto', got {x_scale!r}")
         if sigma is not None:
             sigma = float(sigma)
             if not np.isfinite(sigma) or sigma <= 0:
@@ -254,12 +375,14 @@ class ChangePointDetector:
     def fit(self, gamma, y) -> "ChangePointDetector":
         """Segment the curve; ``gamma`` strictly increasing, ``y`` of the same length."""
         g, yy = _check_curve(gamma, y)
-        if self.x_scale == "log":
+        scale = _choose_x_scale(g) if self.x_scale == "auto" else self.x_scale
+        if scale == "log":
             if np.any(g <= 0):
                 raise InputError("x_scale='log' needs gamma > 0 everywhere")
             x = np.log(g)
         else:
             x = g.copy()
+        self.x_scale_ = scale
         n = g.size
         self.gamma_ = g
         self.y_ = yy
@@ -272,49 +395,90 @@ class ChangePointDetector:
         ymean = float(np.mean(yy))
         ystd = float(np.std(yy))
         self._ymean, self._ystd = ymean, ystd
-        k = self.degree
-        p = k + 1
+        p = self.degree + 1
         self._cps: list[ChangePoint] = []
         if ystd == 0.0 or n < 2 * self.min_size:
             self.breakpoints_ = []
+            self.degrees_ = [min(self.degree, max(n - 2, 0))] if ystd != 0.0 else [0]
             self.sigma_ = self.sigma if self.sigma is not None else 0.0
             self.penalty_ = 0.0
-            self.fitted_ = yy.copy() if ystd == 0.0 else self._fit_segments(u, yy, [0, n])[0]
+            self.fitted_ = yy.copy() if ystd == 0.0 else self._fit_segments(u, yy, [0, n], self.degrees_)[0]
             self.cost_ = float(np.sum((yy - self.fitted_) ** 2))
             self._fitted = True
             return self
         z = (yy - ymean) / ystd
-        if self.sigma is not None:
-            sig = self.sigma / ystd
+        logn = np.log(n)
+        if self.auto_degree:
+            # BIC of the largest segment model per change point (a split must pay for the
+            # coefficients it could add), and log(n) sigma^2 per coefficient a segment uses
+            mult, dmult = ((self.degree + 2) * logn, logn) if self.penalty == "bic" else (float(self.penalty), logn)
         else:
-            sig = _pseudo_residual_sigma(u, z, k + 1)
-        sig = max(sig, _SIGMA_FLOOR_REL)
+            mult, dmult = ((self.degree + 2) * logn, 0.0) if self.penalty == "bic" else (float(self.penalty), 0.0)
+        if self.sigma is not None:
+            sig = max(self.sigma / ystd, _SIGMA_FLOOR_REL)
+            bounds = self._partition(u, z, sig * sig, mult, dmult)
+            self.noise_sigma_ = self.smooth_sigma_ = float("nan")
+        else:
+            # noise floor: pseudo-residuals (sampling noise) or the misfit of smooth local
+            # fits (a smooth curve's departure from the segment model is not a change),
+            # re-estimated without the windows that straddle a detected change
+            sig_noise = _pseudo_residual_sigma(u, z, min(self.degree, 3) + 1)
+            windows = _local_windows(n)
+            misfit = _window_misfit(u, z, windows)
+            bounds = [0, n]
+            for _ in range(4):
+                sig_smooth = _smooth_sigma(misfit, windows, bounds)
+                sig = max(sig_noise, sig_smooth, _RESOLUTION if self.auto_degree else _SIGMA_FLOOR_REL)
+                new_bounds = self._partition(u, z, sig * sig, mult, dmult)
+                if new_bounds == bounds:
+                    break
+                bounds = new_bounds
+            self.noise_sigma_ = sig_noise * ystd
+            self.smooth_sigma_ = sig_smooth * ystd
         s2 = sig * sig
-        mult = (k + 2) * np.log(n) if self.penalty == "bic" else float(self.penalty)
-        pen = mult * s2
-        last, F = pelt_rss(u, z, p, self.min_size, pen)
+        if self.auto_degree:
+            bounds = _confirm_locally(u, z, bounds, s2, 2.0 * logn)
+        degrees = self._segment_degrees(u, z, bounds, dmult * s2)
+        fitted_z, coefs = self._fit_segments(u, z, bounds, degrees)
+        resid = z - fitted_z
+        dof = max(n - sum(len(c) for c in coefs), 1)
+        s2_cls = max(float(resid @ resid) / dof, s2)  # includes any misfit of the segment model
+        self._s2 = s2
+        rng = np.random.default_rng(self.seed)
+        cps = []
+        for j in range(1, len(bounds) - 1):
+            k = max(degrees[j - 1], degrees[j], 0 if self.degree == 0 else 1)
+            cps.append(self._describe(u, z, bounds[j - 1], bounds[j], bounds[j + 1], s2_cls, resid, rng, k))
+        self._cps = cps
+        self.breakpoints_ = bounds[1:-1]
+        self.degrees_ = degrees
+        self.sigma_ = sig * ystd
+        self.penalty_ = mult * s2 * ystd**2
+        self.fitted_ = fitted_z * ystd + ymean
+        self.cost_ = float(np.sum(resid**2)) * ystd**2
+        self._fitted = True
+        return self
+
+    def _partition(self, u, z, s2, mult, dmult) -> list[int]:
+        """Exact optimal partition [0, b1, ..., n] for noise variance s2 (standardised units)."""
+        n = u.size
+        last, _ = pelt_rss(u, z, self.degree + 1, self.min_size, mult * s2, dmult * s2)
         bounds = [n]
         t = n
         while t > 0:
             t = int(last[t])
             bounds.append(t)
-        bounds = bounds[::-1]  # [0, b1, ..., n]
-        fitted_z, coefs = self._fit_segments(u, z, bounds)
-        resid = z - fitted_z
-        dof = max(n - len(coefs) * p, 1)
-        s2_cls = max(float(resid @ resid) / dof, s2)  # includes any misfit of the segment model
-        rng = np.random.default_rng(self.seed)
-        cps = []
-        for j in range(1, len(bounds) - 1):
-            cps.append(self._describe(u, z, bounds[j - 1], bounds[j], bounds[j + 1], s2_cls, resid, rng))
-        self._cps = cps
-        self.breakpoints_ = bounds[1:-1]
-        self.sigma_ = sig * ystd
-        self.penalty_ = pen * ystd**2
-        self.fitted_ = fitted_z * ystd + ymean
-        self.cost_ = float(np.sum(resid**2)) * ystd**2
-        self._fitted = True
-        return self
+        return bounds[::-1]
+
+    def _segment_degrees(self, u, z, bounds, dpen) -> list[int]:
+        """Polynomial degree of each segment: fixed, or argmin_d RSS_d + d * dpen (as in the search)."""
+        if not self.auto_degree:
+            return [self.degree] * (len(bounds) - 1)
+        out = []
+        for s, e in zip(bounds[:-1], bounds[1:]):
+            vals = [_polyfit(u[s:e], z[s:e], d, u[s])[1] + d * dpen for d in range(min(self.degree, e - s - 1) + 1)]
+            out.append(int(np.argmin(vals)))
+        return out
 
     def predict(self) -> list[ChangePoint]:
         """Change points sorted by gamma ([] if none)."""
@@ -326,27 +490,26 @@ class ChangePointDetector:
         return self.fit(gamma, y).predict()
 
     # ------------------------------------------------------------------ helpers
-    def _fit_segments(self, u, z, bounds):
+    def _fit_segments(self, u, z, bounds, degrees):
         fitted = np.empty_like(z)
         coefs = []
-        for s, e in zip(bounds[:-1], bounds[1:]):
+        for (s, e), d in zip(zip(bounds[:-1], bounds[1:]), degrees):
             c = u[s]
-            coef, _ = _polyfit(u[s:e], z[s:e], self.degree, c)
+            coef, _ = _polyfit(u[s:e], z[s:e], d, c)
             fitted[s:e] = _polyval(coef, u[s:e], c)
             coefs.append(coef)
         return fitted, coefs
 
     def _to_gamma(self, uval):
         xv = np.asarray(uval) * self._xs + self._x0
-        return np.exp(xv) if self.x_scale == "log" else xv
+        return np.exp(xv) if self.x_scale_ == "log" else xv
 
     def _dgamma_du(self, uval):
         """d gamma / d u at u (to convert slopes to y per gamma)."""
-        return self._xs * (self._to_gamma(uval) if self.x_scale == "log" else 1.0)
+        return self._xs * (self._to_gamma(uval) if self.x_scale_ == "log" else 1.0)
 
-    def _best_knot(self, uw, zw, i_loc, scale):
+    def _best_knot(self, uw, zw, i_loc, scale, k):
         """Continuous free-knot fit: knot searched over the gaps around the boundary."""
-        k = self.degree
         lo = uw[max(i_loc - 2, 0)]
         hi = uw[min(i_loc + 1, uw.size - 1)]
         grid = np.linspace(lo, hi, 49)
@@ -364,8 +527,7 @@ class ChangePointDetector:
         rss, coef = _continuous_rss(uw, zw, k, best_t, scale)
         return best_t, rss, coef
 
-    def _describe(self, u, z, s, i, e, s2, resid, rng) -> ChangePoint:
-        k = self.degree
+    def _describe(self, u, z, s, i, e, s2, resid, rng, k) -> ChangePoint:
         p = k + 1
         uw, zw = u[s:e], z[s:e]
         i_loc = i - s
@@ -377,7 +539,7 @@ class ChangePointDetector:
         rss_u = rss_l + rss_r
         scale = max(uw[-1] - uw[0], 1e-300)
         if k >= 1:
-            t, rss_c, coef = self._best_knot(uw, zw, i_loc, scale)
+            t, rss_c, coef = self._best_knot(uw, zw, i_loc, scale, k)
             stat = (rss_c - rss_u) / s2
             # slope jump of (u - t)_+ Q(u) at t is Q(t) = coef[p] (in units of v = (u - t)/scale)
             kink_slope_u = float(coef[p]) / scale
@@ -391,7 +553,7 @@ class ChangePointDetector:
         level_y = level * ystd
         slope_y = (kink_slope_u if kind == "kink" else slope_u) * ystd / dgdu
         size = slope_y if kind == "kink" else level_y
-        low, high = self._interval(u, z, s, i, e, kind, resid, rng)
+        low, high = self._interval(u, z, s, i, e, kind, resid, rng, k)
         low = min(low, gam)
         high = max(high, gam)
         if kind == "jump":
@@ -409,17 +571,22 @@ class ChangePointDetector:
             statistic=float(stat),
         )
 
-    def _interval(self, u, z, s, i, e, kind, resid, rng):
+    def _interval(self, u, z, s, i, e, kind, resid, rng, k):
         if self.n_bootstrap == 0:
             g = self.gamma_
             return float(g[i - 1]), float(g[i])
-        k = self.degree
         uw = u[s:e]
         fitted = np.empty(e - s)
         for a, b in ((s, i), (i, e)):
             c, _ = _polyfit(u[a:b], z[a:b], k, u[a])
             fitted[a - s : b - s] = _polyval(c, u[a:b], u[a])
         r = resid - resid.mean()
+        if self.sigma is None and self.auto_degree:
+            # residuals below the noise floor (smooth, noise-free curves) are rescaled to it,
+            # so the interval states the resolution the detector worked at
+            rms = float(np.sqrt(np.mean(r * r)))
+            floor = np.sqrt(self._s2)
+            r = r * (floor / rms) if 0.0 < rms < floor else (rng.standard_normal(r.size) * floor if rms == 0.0 else r)
         draws = rng.integers(0, r.size, size=(self.n_bootstrap, e - s))
         splits = bootstrap_splits(uw - uw[0], fitted, r, draws, k + 1, self.min_size)
         locs = np.empty(self.n_bootstrap)

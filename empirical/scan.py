@@ -1,0 +1,420 @@
+r"""Sweep any torch model across the L2 strength gamma: :func:`scan`.
+
+A user's ``nn.Module`` becomes a model spec over flat parameter vectors
+(:class:`ModuleSpec`: ``torch.func.functional_call``, vmapped over runs where the model
+allows, one run at a time otherwise), so it trains with the same batched trainer
+(:func:`empirical.train_batched`) and is measured with the same curvature code
+(:func:`empirical.curvature_exact` / :func:`empirical.curvature_matrix_free`) as the
+built-in :class:`NetSpec` models; the records are those of ``validate``.
+
+Convention (DESIGN section 3): L_gamma(theta) = E(theta) + gamma * ||theta_pen||^2, no
+1/2; E the mean over samples of ||f(x) - y||^2 (``loss="mse"``), of the softmax
+cross-entropy (``"cross_entropy"``, Y one-hot or integer labels), or of a user callable
+``loss(output, Y) -> scalar``.  theta_pen: by default every weight (parameters with
+two or more dimensions), no biases; ``penalize`` (names or a predicate) chooses another
+set, and the result lists the names.  torch's ``weight_decay=lam`` on those parameters
+with the same mean loss is gamma = lam / 2.
+
+Example
+-------
+>>> import numpy as np, torch
+>>> from l2phase.empirical import scan, synthetic_teacher
+>>> data = synthetic_teacher(60, 3, (1.0,), noise=0.0, seed=0)
+>>> net = lambda: torch.nn.Sequential(torch.nn.Linear(3, 2, bias=False), torch.nn.Linear(2, 1, bias=False))
+>>> res = scan(net, data.X, data.Y, np.geomspace(0.3, 3.0, 24))      # doctest: +SKIP
+>>> [(round(c.gamma, 2), c.kind) for c in res.change_points["param_norm_sq"]]   # doctest: +SKIP
+[(1.0, 'kink')]
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch.func import functional_call, vmap
+
+from l2phase.theory.checks import InputError, check_gamma
+
+from .hessian_curvature import curvature_exact, curvature_matrix_free
+from .sweep import atomic_write_text, write_csv
+from .training import TrainConfig, train_batched
+
+__all__ = ["ModuleSpec", "ScanResult", "scan", "scan_checkpoints", "load_model_factory", "SCAN_FIELDS",
+           "write_scan_outputs"]
+
+#: Columns of a scan's table (one row per gamma, best start).
+SCAN_FIELDS = ("gamma", "loss", "error", "param_norm_sq", "accuracy", "R_L", "R_E", "R_L_se", "R_E_se",
+               "grad_norm", "converged", "n_steps", "best_start")
+
+
+class ModuleSpec:
+    """An ``nn.Module`` as a model spec over flat parameter vectors theta (..., P).
+
+    The flat order is ``module.named_parameters()`` order, each tensor row-major (for an
+    ``nn.Sequential`` of ``nn.Linear`` layers this is :class:`NetSpec`'s order: W_1, b_1,
+    W_2, ...).  ``error(theta, X, Y)`` and ``penalty(theta)`` are what
+    :func:`train_batched` and the curvature functions call.
+    """
+
+    def __init__(self, module: torch.nn.Module, in_dim: int, out_dim: int, *,
+                 loss: str | Callable = "mse", penalize=None) -> None:
+        if not isinstance(module, torch.nn.Module):
+            raise InputError(f"model must be a torch.nn.Module (or a factory returning one), got {type(module).__name__}")
+        if not (loss in ("mse", "cross_entropy") or callable(loss)):
+            raise InputError(f"loss must be 'mse', 'cross_entropy' or a callable(output, Y), got {loss!r}")
+        self.module = module
+        self.loss = loss
+        self.objective = loss if isinstance(loss, str) else "callable"
+        self.in_dim, self.out_dim = int(in_dim), int(out_dim)
+        named = [(n, p) for n, p in module.named_parameters()]
+        if not named:
+            raise InputError("model has no parameters")
+        self.names = [n for n, _ in named]
+        self.shapes = [tuple(p.shape) for _, p in named]
+        self.numels = [p.numel() for _, p in named]
+        self.n_params = int(sum(self.numels))
+        if penalize is None:
+            chosen = [n for n, p in named if p.ndim >= 2]
+        elif callable(penalize):
+            chosen = [n for n, p in named if penalize(n, p)]
+        else:
+            chosen = list(penalize)
+            bad = [n for n in chosen if n not in self.names]
+            if bad:
+                raise InputError(f"penalize: no parameter(s) {bad} (parameters: {self.names})")
+        self.penalized = chosen
+        mask = torch.cat([torch.full((k,), float(n in chosen), dtype=torch.float64)
+                          for n, k in zip(self.names, self.numels)])
+        self._mask = mask
+        self.batched = True  # vmap over runs; set False (run by run) if the model does not allow it
+
+    def weight_mask(self, dtype=torch.float64, device=None) -> torch.Tensor:
+        return self._mask.to(dtype=dtype, device=device)
+
+    def flatten_module(self, module: torch.nn.Module | None = None) -> torch.Tensor:
+        m = self.module if module is None else module
+        return torch.cat([p.detach().reshape(-1).to(torch.float64) for _, p in m.named_parameters()])
+
+    def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+        out, i = {}, 0
+        for n, s, k in zip(self.names, self.shapes, self.numels):
+            out[n] = theta[i:i + k].reshape(s)
+            i += k
+        return out
+
+    def forward(self, theta: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+        """f(x) of run theta (P,) on X (N, d) -> (N, k)."""
+        return functional_call(self.module, self.unflatten(theta), (X,))
+
+    def _error1(self, theta, X, Y):
+        out = self.forward(theta, X)
+        if self.loss == "mse":
+            r = out - Y
+            return (r * r).sum(-1).mean()
+        if self.loss == "cross_entropy":
+            return (torch.logsumexp(out, -1) - (Y * out).sum(-1)).mean()
+        return self.loss(out, Y)
+
+    def error(self, theta: torch.Tensor, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+        """E(theta) for theta (P,) or (B, P)."""
+        if theta.ndim == 1:
+            return self._error1(theta, X, Y)
+        if self.batched:
+            try:
+                return vmap(self._error1, in_dims=(0, None, None))(theta, X, Y)
+            except (RuntimeError, NotImplementedError, ValueError):
+                self.batched = False  # e.g. data-dependent control flow or in-place buffers: go run by run
+        return torch.stack([self._error1(t, X, Y) for t in theta])
+
+    def penalty(self, theta: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+        """||theta_pen||^2 (the penalised parameters only)."""
+        m = self._mask.to(dtype=theta.dtype, device=theta.device)
+        return (theta * theta * m).sum(-1)
+
+
+@dataclass
+class ScanResult:
+    """One row per gamma (the start with the lowest loss), change points of every column."""
+
+    records: list[dict]
+    change_points: dict[str, list]
+    penalized: list[str]
+    all_runs: list[dict] = field(default_factory=list)
+    config: dict = field(default_factory=dict)
+
+    @property
+    def gamma(self) -> np.ndarray:
+        return np.array([r["gamma"] for r in self.records])
+
+    def column(self, name: str) -> np.ndarray:
+        return np.array([r[name] for r in self.records], dtype=float)
+
+    def summary(self) -> dict[str, Any]:
+        return dict(config=self.config, penalized=self.penalized,
+                    change_points={k: [c.to_dict() for c in v] for k, v in self.change_points.items()})
+
+
+def _fresh_module(model, start_seed: int) -> torch.nn.Module:
+    """A new module: the factory called (or the instance copied and re-initialised) under a seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(start_seed)
+        if isinstance(model, torch.nn.Module):
+            m = copy.deepcopy(model)
+            for sub in m.modules():
+                if hasattr(sub, "reset_parameters"):
+                    sub.reset_parameters()
+            return m
+        m = model()
+    if not isinstance(m, torch.nn.Module):
+        raise InputError(f"the model factory must return a torch.nn.Module, got {type(m).__name__}")
+    return m
+
+
+def _targets(Y, loss, n: int) -> torch.Tensor:
+    Yt = torch.as_tensor(np.asarray(Y)) if not isinstance(Y, torch.Tensor) else Y
+    if Yt.ndim == 1:
+        if loss == "cross_entropy":
+            if Yt.dtype.is_floating_point and not torch.all(Yt == Yt.round()):
+                raise InputError("Y: integer class labels or one-hot rows needed for loss='cross_entropy'")
+            Yt = torch.nn.functional.one_hot(Yt.long(), int(Yt.max()) + 1)
+        else:
+            Yt = Yt[:, None]
+    if Yt.ndim != 2 or Yt.shape[0] != n:
+        raise InputError(f"Y must have {n} rows (one per sample of X), got shape {tuple(Yt.shape)}")
+    return Yt.to(torch.float64)
+
+
+def scan(
+    model,
+    X,
+    Y,
+    gammas,
+    *,
+    loss: str | Callable = "mse",
+    penalize=None,
+    n_starts: int = 1,
+    seed: int = 0,
+    train: TrainConfig | None = None,
+    init: torch.Tensor | None = None,
+    curvature: str | None = "auto",
+    n_probes: int = 60,
+    detect: bool = True,
+    out_dir=None,
+) -> ScanResult:
+    r"""Train ``model`` at every gamma (``n_starts`` seeded starts each), measure, find change points.
+
+    Parameters
+    ----------
+    model : nn.Module or callable returning a fresh nn.Module
+        Start s is the factory called under ``torch.manual_seed(seed + s)`` (an instance
+        is deep-copied and its layers' ``reset_parameters`` called under that seed); the
+        same starts are used at every gamma.
+    X, Y : arrays (N, d), (N, k) (Y may be (N,): a column, or labels for cross-entropy)
+    gammas : 1-D increasing positive grid (L2 strength, DESIGN convention)
+    loss : "mse", "cross_entropy" or callable(output, Y) -> scalar
+    penalize : None (every weight, no biases), a list of parameter names, or a
+        predicate (name, param) -> bool
+    train : TrainConfig for :func:`train_batched` (default: its defaults)
+    init : optional (n_starts, P) starting parameters (flat, ``named_parameters`` order)
+    curvature : "exact", "matrix_free", "auto" (exact for P <= 1500) or None
+    detect : find change points of every column (default detector)
+    out_dir : write ``scan.csv``, ``runs.csv``, ``summary.json`` there (see
+        :func:`write_scan_outputs`)
+
+    Returns
+    -------
+    ScanResult: records (gamma, loss, error, param_norm_sq, accuracy, R_L, R_E with
+    standard errors, grad_norm, converged, n_steps, best_start), change points per
+    column, and the names of the penalised parameters.
+    """
+    g = np.asarray(check_gamma(gammas, "gammas", sorted_grid=True), dtype=float).reshape(-1)
+    if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
+        raise InputError(f"n_starts must be a positive integer, got {n_starts!r}")
+    if curvature not in ("exact", "matrix_free", "auto", None):
+        raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {curvature!r}")
+    Xt = (X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))).to(torch.float64)
+    if Xt.ndim != 2:
+        raise InputError(f"X must be (N, d), got shape {tuple(Xt.shape)}")
+    Yt = _targets(Y, loss, Xt.shape[0])
+    modules = [_fresh_module(model, int(seed) + s) for s in range(n_starts)]
+    for m in modules:
+        m.to(torch.float64)
+    spec = ModuleSpec(modules[0], Xt.shape[1], Yt.shape[1], loss=loss, penalize=penalize)
+    if init is not None:
+        theta_starts = torch.as_tensor(init, dtype=torch.float64).reshape(n_starts, spec.n_params)
+    else:
+        theta_starts = torch.stack([spec.flatten_module(m) for m in modules])
+    G, S = g.size, n_starts
+    theta0 = theta_starts.repeat(G, 1)                 # row b = (gamma index b // S, start b % S)
+    gam = np.repeat(g, S)
+    cfg = train or TrainConfig()
+    res = train_batched(spec, theta0, Xt, Yt, gam, cfg)
+    runs = []
+    for b in range(G * S):
+        runs.append(dict(gamma=float(gam[b]), start=b % S, loss=float(res.loss[b]), error=float(res.error[b]),
+                         param_norm_sq=float(res.param_norm_sq[b]), grad_norm=float(res.grad_norm[b]),
+                         converged=bool(res.converged[b]), diverged=bool(res.diverged[b]),
+                         n_steps=int(res.n_steps[b])))
+    best = []
+    for i in range(G):
+        rows = [i * S + s for s in range(S) if not res.diverged[i * S + s]]
+        best.append(min(rows, key=lambda b: res.loss[b]) if rows else i * S)
+    records = [dict(runs[b], best_start=b % S) for b in best]
+    method = _measure(spec, res.theta[best], Xt, Yt, g, records, curvature, n_probes, seed)
+    for r in records:
+        r.pop("start", None)
+        r.pop("diverged", None)
+        for k in ("R_L", "R_E", "R_L_se", "R_E_se"):
+            r.setdefault(k, float("nan"))
+    cps = analyse_records(records) if detect else {}
+    config = dict(model=type(modules[0]).__name__, n_params=spec.n_params, loss=spec.objective,
+                  n_starts=S, seed=int(seed), train=cfg.to_dict(), curvature=method,
+                  batched=spec.batched, penalized=spec.penalized,
+                  penalty_note="L2 on " + ("every weight (parameters with >= 2 dims), no biases" if penalize is None
+                                           else "the chosen parameters") + ": " + ", ".join(spec.penalized))
+    result = ScanResult(records, cps, spec.penalized, runs, config)
+    if out_dir is not None:
+        write_scan_outputs(result, out_dir)
+    return result
+
+
+def _measure(spec, theta, Xt, Yt, g, records, curvature, n_probes, seed) -> str | None:
+    """Add accuracy (cross-entropy models) and R_L, R_E with standard errors to ``records``; return the method."""
+    classify = spec.objective == "cross_entropy" and Yt.shape[1] > 1
+    with torch.no_grad():
+        for i, r in enumerate(records):
+            out = spec.forward(theta[i], Xt)
+            r["accuracy"] = float((out.argmax(-1) == Yt.argmax(-1)).double().mean()) if classify else float("nan")
+    method = ("exact" if spec.n_params <= 1500 else "matrix_free") if curvature == "auto" else curvature
+    if method is None:
+        return None
+    if method == "exact":
+        cres = curvature_exact(spec, theta, Xt, Yt, g)
+    elif method == "matrix_free":
+        cres = curvature_matrix_free(spec, theta, Xt, Yt, g, n_probes, seed=seed)
+    else:
+        raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {curvature!r}")
+    for i, r in enumerate(records):
+        r.update({k: float(getattr(cres, k)[i]) for k in ("R_L", "R_E", "R_L_se", "R_E_se")})
+    return method
+
+
+def analyse_records(records: Sequence[dict], columns: Sequence[str] = ("loss", "error", "param_norm_sq",
+                                                                      "accuracy", "R_L", "R_E")) -> dict:
+    """Change points (default detector) of each finite, non-constant column against gamma."""
+    from l2phase.numerics import ChangePointDetector
+
+    g = np.array([r["gamma"] for r in records], dtype=float)
+    out = {}
+    for c in columns:
+        y = np.array([r.get(c, np.nan) for r in records], dtype=float)
+        ok = np.isfinite(y) & np.isfinite(g)
+        if ok.sum() < 8 or np.ptp(y[ok]) == 0:
+            continue
+        out[c] = ChangePointDetector().fit(g[ok], y[ok]).predict()
+    return out
+
+
+def write_scan_outputs(result: ScanResult, out_dir) -> Path:
+    """``scan.csv`` (one row per gamma), ``runs.csv`` (every start), ``summary.json``.
+
+    The one place a scan writes files: each atomically (temp file + ``os.replace``).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(result.records, out / "scan.csv", SCAN_FIELDS)
+    write_csv(result.all_runs, out / "runs.csv")
+    atomic_write_text(out / "summary.json", json.dumps(result.summary(), indent=1, default=float))
+    return out
+
+
+def load_model_factory(target: str):
+    """``path/to/file.py:factory`` -> the callable (the import-string convention of uvicorn).
+
+    This executes the user's own Python file, which is what the caller asked for: only
+    pass files you trust.  The factory is called with no arguments and returns a fresh
+    ``nn.Module``.
+    """
+    import importlib.util
+
+    if ":" not in target:
+        raise InputError(f"--model must be FILE.py:FACTORY, got {target!r}")
+    path, name = target.rsplit(":", 1)
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"--model: no such file {p}")
+    spec = importlib.util.spec_from_file_location(f"l2phase_user_model_{p.stem}", p)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    fac = getattr(mod, name, None)
+    if not callable(fac):
+        raise InputError(f"--model: {p} defines no callable {name!r}")
+    return fac
+
+
+def _gamma_of_checkpoint(path: Path, manifest: dict | None) -> float:
+    import re
+
+    if manifest is not None:
+        if path.name not in manifest:
+            raise InputError(f"{path}: not in the manifest")
+        return float(manifest[path.name])
+    m = re.search(r"(?:gamma|wd|lambda)?[_=-]?([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(?=\.(?:pt|pth)$)", path.name)
+    if not m:
+        raise InputError(f"{path}: no gamma in the file name (e.g. gamma_0.01.pt) and no manifest.json")
+    return float(m.group(1))
+
+
+def scan_checkpoints(model, directory, X, Y, *, loss: str | Callable = "mse", penalize=None,
+                     curvature: str | None = "auto", n_probes: int = 60, seed: int = 0, out_dir=None) -> ScanResult:
+    """Records, curvature and change points of state_dicts a user already has (no training).
+
+    ``directory`` holds one ``*.pt``/``*.pth`` state_dict per gamma, loaded with
+    ``torch.load(weights_only=True)``; gamma comes from ``manifest.json`` (``{file:
+    gamma}``) when present, else from the file name (``gamma_0.01.pt``, ``0.01.pt``).
+    ``model`` (a module or a factory) gives the architecture.
+    """
+    d = Path(directory)
+    if not d.is_dir():
+        raise InputError(f"--checkpoints: no such directory {d}")
+    man_path = d / "manifest.json"
+    manifest = json.loads(man_path.read_text()) if man_path.exists() else None
+    files = sorted(p for p in d.iterdir() if p.suffix in (".pt", ".pth"))
+    if not files:
+        raise InputError(f"{d}: no *.pt / *.pth state_dicts")
+    pairs = sorted(((_gamma_of_checkpoint(p, manifest), p) for p in files), key=lambda t: t[0])
+    g = np.array([t[0] for t in pairs])
+    if np.any(np.diff(g) <= 0):
+        raise InputError(f"{d}: two checkpoints have the same gamma")
+    module = _fresh_module(model, seed).to(torch.float64)
+    Xt = (X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))).to(torch.float64)
+    Yt = _targets(Y, loss, Xt.shape[0])
+    spec = ModuleSpec(module, Xt.shape[1], Yt.shape[1], loss=loss, penalize=penalize)
+    thetas = []
+    for _, p in pairs:
+        sd = torch.load(p, map_location="cpu", weights_only=True)
+        try:
+            module.load_state_dict(sd)
+        except RuntimeError as exc:
+            raise InputError(f"{p}: does not fit the model ({str(exc).splitlines()[0]})") from None
+        thetas.append(spec.flatten_module(module))
+    theta = torch.stack(thetas)
+    gt = torch.as_tensor(g)
+    with torch.no_grad():
+        E = spec.error(theta, Xt, Yt)
+        Pn = spec.penalty(theta)
+    records = [dict(gamma=float(g[i]), loss=float(E[i] + gt[i] * Pn[i]), error=float(E[i]),
+                    param_norm_sq=float(Pn[i]), file=pairs[i][1].name) for i in range(g.size)]
+    method = _measure(spec, theta, Xt, Yt, g, records, curvature, n_probes, seed)
+    cps = analyse_records(records)
+    config = dict(checkpoints=str(d), n_params=spec.n_params, loss=spec.objective, curvature=method,
+                  penalized=spec.penalized)
+    result = ScanResult(records, cps, spec.penalized, [], config)
+    if out_dir is not None:
+        write_scan_outputs(result, out_dir)
+    return result

@@ -1,0 +1,93 @@
+"""``l2phase scan``: sweep your own torch model across gamma, or analyse checkpoints you have.
+
+``--model path/to/file.py:factory`` names a Python file and a function in it that
+returns a fresh ``nn.Module`` (the import-string convention of uvicorn/gunicorn).  The
+file is executed: this is intended (it is your model), so only pass files you trust.
+``--data`` is ``synthetic`` (whitened teacher, two output modes), ``digits`` (needs
+scikit-learn's bundled digits) or an ``.npz`` file with arrays ``X`` and ``Y``.
+``--gammas LO:HI:N`` is a log-spaced grid.  Writes ``scan.csv``, ``runs.csv`` and
+``summary.json`` (change points of every column, the penalised parameters) to ``--out``.
+With ``--checkpoints DIR`` nothing is trained: the state_dicts in DIR (one per gamma,
+gamma from ``manifest.json`` or the file name) are measured as they are.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "scan",
+        help="train your own torch model (FILE.py:factory) across gamma, or analyse your checkpoints",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    p.add_argument("--model", required=True, metavar="FILE.py:FACTORY", help="factory returning a fresh nn.Module")
+    p.add_argument("--data", default="synthetic", help="synthetic | digits | FILE.npz with arrays X, Y")
+    p.add_argument("--gammas", default="1e-3:1:32", metavar="LO:HI:N", help="log-spaced gamma grid (default 1e-3:1:32)")
+    p.add_argument("--checkpoints", default=None, metavar="DIR", help="analyse these state_dicts instead of training")
+    p.add_argument("--loss", default="mse", choices=("mse", "cross_entropy"), help="error term (default mse)")
+    p.add_argument("--starts", type=int, default=1, help="seeded starts per gamma (default 1)")
+    p.add_argument("--steps", type=int, default=3000, help="training steps at most (default 3000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starts")
+    p.add_argument("--out", default="l2phase-scan", help="output directory (default l2phase-scan/)")
+    p.set_defaults(func=run)
+
+
+def parse_gammas(text: str):
+    import numpy as np
+
+    from l2phase.theory.checks import InputError
+
+    parts = text.split(":")
+    try:
+        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except (IndexError, ValueError):
+        raise InputError(f"--gammas must be LO:HI:N (e.g. 1e-3:1:64), got {text!r}") from None
+    if len(parts) != 3 or not (0 < lo < hi) or n < 2:
+        raise InputError(f"--gammas must be LO:HI:N with 0 < LO < HI and N >= 2, got {text!r}")
+    return np.geomspace(lo, hi, n)
+
+
+def load_data(name: str, seed: int):
+    from pathlib import Path
+
+    import numpy as np
+
+    from l2phase.theory.checks import InputError
+
+    if name == "synthetic":
+        from l2phase.empirical import synthetic_teacher
+
+        d = synthetic_teacher(200, 4, (1.0, 0.4), noise=0.1, seed=seed)
+        return d.X, d.Y
+    if name == "digits":
+        from l2phase.empirical import load_digits_dataset
+
+        d = load_digits_dataset()
+        return d.X, d.Y
+    p = Path(name)
+    if p.suffix != ".npz" or not p.is_file():
+        raise InputError(f"--data must be synthetic, digits or an existing .npz file with X and Y, got {name!r}")
+    with np.load(p, allow_pickle=False) as z:
+        if "X" not in z or "Y" not in z:
+            raise InputError(f"{p}: needs arrays 'X' and 'Y' (has {sorted(z.files)})")
+        return z["X"], z["Y"]
+
+
+def run(args) -> int:
+    from l2phase.empirical import TrainConfig, load_model_factory, scan, scan_checkpoints
+
+    factory = load_model_factory(args.model)
+    X, Y = load_data(args.data, args.seed)
+    if args.checkpoints:
+        res = scan_checkpoints(factory, args.checkpoints, X, Y, loss=args.loss, seed=args.seed, out_dir=args.out)
+    else:
+        res = scan(factory, X, Y, parse_gammas(args.gammas), loss=args.loss, n_starts=args.starts, seed=args.seed,
+                   train=TrainConfig(max_steps=args.steps), out_dir=args.out)
+    print(f"l2phase scan: {res.config.get('penalty_note', 'L2 on: ' + ', '.join(res.penalized))}", file=sys.stderr)
+    for col, cps in res.change_points.items():
+        desc = ", ".join(f"{c.kind} at {c.gamma:.4g} [{c.low:.4g}, {c.high:.4g}]" for c in cps) or "none"
+        print(f"{col:<14} {desc}")
+    print(f"wrote {args.out}/scan.csv, runs.csv, summary.json")
+    return 0
