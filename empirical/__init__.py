@@ -40,6 +40,16 @@ from .data import (
     synthetic_autoencoder,
     synthetic_teacher,
 )
+from .linear_landscape import LinearLandscape
+from .string_method import MinimumEnergyPath, string_method
+from .langevin import FirstPassage, langevin_escape, sgd_escape, sgd_noise_temperature
+from .experiments.escape import (
+    EscapeConfig,
+    KramersLanger,
+    kramers_langer,
+    minimum_energy_path_check,
+    run_escape,
+)
 from .experiments.hysteresis import HysteresisResult, branch_drops, hysteresis_loop
 from .experiments.init_diagram import (
     InitDiagramConfig,
@@ -111,6 +121,10 @@ __all__ = [
     "loss_grad_hessian", "match_transitions", "penalty", "point_seed", "predicted_transitions",
     "read_idx", "refine_sweep", "run_validation", "sweep_gamma", "synthetic_teacher", "theory_curves",
     "train_batched", "write_csv",
+    # metastability and escape
+    "LinearLandscape", "MinimumEnergyPath", "string_method", "FirstPassage", "langevin_escape", "sgd_escape",
+    "sgd_noise_temperature", "EscapeConfig", "KramersLanger", "kramers_langer", "minimum_energy_path_check",
+    "run_escape",
     # two-layer ReLU initialisation phase diagram (seed 002)
     "InitDiagramConfig",
     "InitDiagramResult",

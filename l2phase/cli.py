@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "l2phase._cmd_validate",
     "l2phase._cmd_sweep",
     "l2phase._cmd_init_diagram",
+    "l2phase._cmd_escape",
 )
 
 

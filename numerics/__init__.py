@@ -11,6 +11,9 @@ Zero-temperature free energy: :func:`free_energy`, :func:`free_energy_general`,
 Finite temperature F(gamma, T) of the scalar chain: :func:`thermal_quadrature`,
 :func:`thermal_reduced`, :func:`thermal_sampler`, :func:`susceptibility_peak`,
 :func:`escape_times`.
+Escape of full deep linear nets: :func:`deep_linear_first_passage` (Langevin, numba);
+escape statistics with censoring: :func:`censored_exponential_mle`, :func:`kaplan_meier`,
+:func:`arrhenius_fit`.
 Change points of curves y(gamma): :class:`ChangePointDetector`, :class:`ChangePoint`,
 :func:`detect_change_points`.
 
@@ -30,6 +33,8 @@ from .free_energy import (
 )
 from .landscape_ricci import ricci_scalar, ricci_scalar_batched, ricci_scalar_from_moments
 from .curvature_maps import chain_gradient_hessian, curvature_map
+from .escape_statistics import ArrheniusFit, CensoredRate, arrhenius_fit, censored_exponential_mle, kaplan_meier
+from .deep_linear_escape import deep_linear_first_passage
 from .finite_temperature import (
     EscapeResult,
     ThermalCurve,
@@ -58,6 +63,12 @@ __all__ = [
     "ricci_scalar_from_moments",
     "chain_gradient_hessian",
     "curvature_map",
+    "ArrheniusFit",
+    "CensoredRate",
+    "arrhenius_fit",
+    "censored_exponential_mle",
+    "kaplan_meier",
+    "deep_linear_first_passage",
     "EscapeResult",
     "ThermalCurve",
     "escape_times",

@@ -3,6 +3,7 @@
 Each module is one experiment that owns its checks: the deep-linear validation against the
 exact theory (``validation``), hysteresis loops (``hysteresis``), accuracy regimes of
 classifiers (``accuracy_regimes``), linear/MLP VAE posterior collapse (``vae``) and the
-two-layer ReLU initialisation phase diagram (``init_diagram``, ``init_plots``).
+two-layer ReLU initialisation phase diagram (``init_diagram``, ``init_plots``), noise-driven
+escape over exact barriers (``escape``).
 Their public names are re-exported by :mod:`l2phase.empirical`.
 """
