@@ -19,6 +19,7 @@ end-to-end map aligned with the data's singular vectors (the minima and saddles 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,6 +158,34 @@ class LinearLandscape:
         U, _, V = self.modes()
         W = self.end_to_end(theta)
         return torch.einsum("k,...kd,d->...", U[:, mode], W, V[:, mode])
+
+    def orbit_log_volume(self, theta: torch.Tensor, stabiliser_order: int) -> float:
+        r"""log volume of the rotation orbit of ``theta`` up to a state-independent constant.
+
+        The generators (one per hidden layer l and pair a < b of its units, K = E_ab - E_ba)
+        move W_l -> K W_l, W_{l+1} -> -W_{l+1} K; with J the matrix of these velocities, the
+        orbit volume is Vol(O(h))^D sqrt(det' J^T J) / |stabiliser| for a finite stabiliser of
+        order ``stabiliser_order`` (e.g. 2^D for a rank-1 state of width 2, 1 for rank 2).
+        Only differences between states of one net are meaningful (the Vol(O(h))^D cancels).
+        """
+        h, D = self.spec.width, self.spec.depth
+        Ws = self._layers(theta.detach().to(torch.float64))
+        cols = []
+        for l in range(D):  # hidden layer l sits between W_l (0-based) and W_{l+1}
+            for a in range(h):
+                for b in range(a + 1, h):
+                    K = torch.zeros(h, h, dtype=torch.float64)
+                    K[a, b], K[b, a] = 1.0, -1.0
+                    vel = [torch.zeros_like(W) for W in Ws]
+                    vel[l] = K @ Ws[l]
+                    vel[l + 1] = -Ws[l + 1] @ K
+                    cols.append(torch.cat([v.reshape(-1) for v in vel]))
+        if not cols:
+            return -math.log(stabiliser_order)
+        J = torch.stack(cols, 1)
+        ev = torch.linalg.eigvalsh(J.T @ J)
+        ev = ev[ev > 1e-10 * ev.max()]
+        return float(0.5 * torch.log(ev).sum()) - math.log(stabiliser_order)
 
     def rotation_zero_modes(self) -> int:
         """Dimension D (h - 1) of the rotation orbit of a rank-1 balanced state (width h).

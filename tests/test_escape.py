@@ -191,3 +191,50 @@ def test_cli_escape_quick_json(tmp_path, monkeypatch, capsys):
     for f in ("report.md", "results.json", "arrhenius.png", "survival.png"):
         assert (tmp_path / f).is_file()
     assert cli.main(["escape", "--depth", "1", "--out", str(tmp_path)]) == 2
+
+
+# ------------------------------------------------------------------ SGD noise, orbits, grokking task
+def test_sgd_noise_temperature_matches_sampled_minibatch_gradients():
+    from l2phase.empirical.data import synthetic_teacher
+    from l2phase.empirical.langevin import sgd_noise_temperature
+    from l2phase.empirical.linear_landscape import LinearLandscape
+
+    ds = synthetic_teacher(n_samples=16, in_dim=2, singular_values=(1.0, 0.0), rotate=False, exact=True, seed=0)
+    X, Y = torch.as_tensor(ds.X), torch.as_tensor(ds.Y)
+    ls = escape_landscape(2, 1.0, 1.0, 0.43, width=1)
+    th = ls.balanced_state([0.5])
+    e = torch.ones(ls.spec.n_params, dtype=torch.float64)
+    lr, B = 0.1, 4
+    T_eff = sgd_noise_temperature(ls.spec, X, Y, 0.43, th, e, lr=lr, batch_size=B)
+    # Monte Carlo over minibatches drawn with replacement (independent of the covariance formula)
+    g = torch.Generator().manual_seed(0)
+    idx = torch.randint(0, 16, (20000, B), generator=g)
+    Xb, Yb = X[idx], Y[idx]
+    lsb = LinearLandscape(ls.spec, Xb.transpose(1, 2) @ Xb / B, Xb.transpose(1, 2) @ Yb / B, 0.0, 0.43)
+    proj = lsb.loss_and_grad(th.expand(20000, -1))[1] @ (e / e.norm())
+    assert T_eff == pytest.approx(lr * float(proj.var()) / 2, rel=0.05)
+    # at the origin every per-sample gradient vanishes: SGD cannot leave the trivial state
+    assert sgd_noise_temperature(ls.spec, X, Y, 0.43, torch.zeros_like(th), e, lr=lr, batch_size=B) == 0.0
+
+
+def test_orbit_volume_of_rank_one_states_scales_as_b_to_the_zero_modes():
+    ls = escape_landscape(2, 1.0, 1.0, 0.3, width=2)
+    v1, v2 = (ls.orbit_log_volume(ls.balanced_state([b**3]), 4) for b in (0.5, 0.9))
+    assert v2 - v1 == pytest.approx(ls.rotation_zero_modes() * np.log(0.9 / 0.5), rel=1e-10)
+
+
+def test_grokking_task_needs_the_weak_mode_for_the_test_set():
+    from l2phase.empirical.experiments.grokking import _accuracy, grokking_task
+    from l2phase.empirical.linear_landscape import LinearLandscape
+    from l2phase.empirical.models import NetSpec
+
+    Xtr, Ytr, Xte, Yte = grokking_task(rho=0.1)
+    A, beta = Xtr.T @ Xtr / len(Xtr), Xtr.T @ Ytr / len(Xtr)
+    assert np.allclose(A, np.diag(np.diag(A))) and np.allclose(beta, np.diag(np.diag(beta)))
+    assert A[1, 1] < 0.2 * A[0, 0]  # the sub-sampled mode is weak
+    ls = LinearLandscape(NetSpec(2, 2, 2, 2), torch.as_tensor(A), torch.as_tensor(beta), 1.0, 0.05)
+    one, both = ls.balanced_state([1.0, 0.0])[None], ls.balanced_state([1.0, 1.0])[None]
+    tr, te = (torch.as_tensor(v) for v in (Xtr, Ytr)), (torch.as_tensor(v) for v in (Xte, Yte))
+    tr, te = list(tr), list(te)
+    assert float(_accuracy(ls, one, *tr)) > 0.85 and float(_accuracy(ls, one, *te)) < 0.5
+    assert float(_accuracy(ls, both, *tr)) == 1.0 and float(_accuracy(ls, both, *te)) == 1.0

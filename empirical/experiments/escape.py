@@ -101,10 +101,10 @@ class EscapeConfig:
     width: int = 1
     in_dim: int = 2
     out_dim: int = 2
-    inverse_temperatures: tuple = (3.5, 4.5, 5.5, 6.5, 7.5, 8.5)
-    replicas: int = 200
+    inverse_temperatures: tuple = (4.5, 5.7, 6.9, 8.1, 9.3)
+    replicas: int = 300
     dt: float | None = None
-    max_steps: int = 100_000
+    max_steps: int = 200_000
     control_shift_se: float = 4.0
     control_shift_rel: float = 0.15
     seed: int = 0
@@ -130,7 +130,7 @@ class EscapeConfig:
     @classmethod
     def quick(cls, **kw) -> "EscapeConfig":
         """Fewer replicas and a smaller budget (the CLI's --quick)."""
-        base = dict(replicas=80, max_steps=60_000)
+        base = dict(replicas=100, max_steps=80_000)
         base.update(kw)
         return cls(**base)
 
@@ -194,9 +194,14 @@ def _orbit_log_volume(b: float, depth: int, width: int) -> float:
     return depth * (log_sphere + (h - 1) * math.log(math.sqrt(2.0) * b))
 
 
-def kramers_langer(ls: LinearLandscape, theta_min: torch.Tensor, theta_saddle: torch.Tensor, b_min: float,
-                   b_saddle: float) -> KramersLanger:
-    """Kramers-Langer rate out of ``theta_min`` over ``theta_saddle`` (b = layer norms, 0 for the origin)."""
+def kramers_langer(ls: LinearLandscape, theta_min: torch.Tensor, theta_saddle: torch.Tensor, b_min: float = 0.0,
+                   b_saddle: float = 0.0, *, log_volume_ratio: float | None = None) -> KramersLanger:
+    """Kramers-Langer rate out of ``theta_min`` over ``theta_saddle``.
+
+    The orbit volumes are those of rank-1 balanced states with layer norms ``b_min``,
+    ``b_saddle`` (0 for the origin), unless ``log_volume_ratio`` = log(V_s / V_min) is given
+    (e.g. from :meth:`LinearLandscape.orbit_log_volume` for states of higher rank).
+    """
     ev_m = torch.linalg.eigvalsh(ls.hessian(theta_min)).numpy()
     ev_s = torch.linalg.eigvalsh(ls.hessian(theta_saddle)).numpy()
     scale = max(np.abs(ev_m).max(), np.abs(ev_s).max())
@@ -208,8 +213,10 @@ def kramers_langer(ls: LinearLandscape, theta_min: torch.Tensor, theta_saddle: t
     barrier = float(ls.loss(theta_saddle) - ls.loss(theta_min))
     m_m, m_s = int(zm.sum()), int(zs.sum())
     log_nu = (math.log(abs(neg[0]) / (2 * math.pi)) + 0.5 * (np.log(ev_m[~zm]).sum() - np.log(np.abs(ev_s[~zs])).sum())
-              + _orbit_log_volume(b_saddle, ls.spec.depth, ls.spec.width)
-              - _orbit_log_volume(b_min, ls.spec.depth, ls.spec.width) + 0.5 * (m_m - m_s) * math.log(2 * math.pi))
+              + (log_volume_ratio if log_volume_ratio is not None else
+                 _orbit_log_volume(b_saddle, ls.spec.depth, ls.spec.width)
+                 - _orbit_log_volume(b_min, ls.spec.depth, ls.spec.width))
+              + 0.5 * (m_m - m_s) * math.log(2 * math.pi))
     return KramersLanger(barrier, float(neg[0]), m_m, m_s, ls.rotation_zero_modes(), 0.5 * (m_s - m_m), float(log_nu))
 
 
@@ -395,6 +402,103 @@ def plot_survival(result: dict, path) -> None:
     ax.set_xlabel("time t")
     ax.set_ylabel("survival S(t) (Kaplan-Meier)")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- minibatch SGD
+
+
+def run_sgd_escape(depth: int = 2, *, a: float = 1.0, c: float = 1.0, gamma: float | None = None,
+                   n_samples: int = 32, batch_size: int = 8, inverse_temperatures=(2.0, 3.0, 4.0, 5.0),
+                   replicas: int = 64, max_steps: int = 40_000, quick: bool = False, seed: int = 0) -> dict[str, Any]:
+    r"""Minibatch SGD escape from the metastable learning minimum, against the exact barrier.
+
+    Data: ``n_samples`` whitened inputs (d = 2, exact sample statistics A = a I) and a
+    teacher with one mode c (k = 2 outputs); width-1 net, D hidden layers, gamma in the
+    hysteresis window (default its middle).  The SGD temperature along the escape direction
+    e (from the learning minimum towards the saddle) is
+    T_eff = lr e^T C e / 2, C the minibatch-gradient covariance at the minimum
+    (:func:`empirical.sgd_noise_temperature`); the learning rates are chosen so that
+    barrier / T_eff takes the values ``inverse_temperatures``.  Escape times are in units of
+    lr x steps (SGD's time).  The same censored MLE and Arrhenius fit as for Langevin give a
+    fitted barrier, compared with the exact one (the noise of SGD is state dependent and
+    anisotropic, so agreement is not expected a priori).  The origin cannot be left by SGD
+    at all: every per-sample gradient of a D >= 2 linear net vanishes there (``note``).
+    """
+    from ..data import data_stats, synthetic_teacher
+    from ..langevin import sgd_escape, sgd_noise_temperature
+
+    if quick:
+        inverse_temperatures, replicas, max_steps = (2.0, 2.75, 3.5), 32, 12_000
+    cp = critical_point(depth, a=a, c=c, ey2=c * c / a)
+    gamma = 0.5 * (cp.gamma_c + cp.spinodal) if gamma is None else float(gamma)
+    ds = synthetic_teacher(n_samples=n_samples, in_dim=2, singular_values=(c, 0.0), rotate=False, exact=True,
+                           seed=seed)
+    X, Y = np.sqrt(a) * ds.X, ds.Y
+    A, beta, ey2 = data_stats(X, Y)
+    spec = NetSpec(2, 2, depth, 1)
+    ls = LinearLandscape.from_stats(spec, A, beta, ey2, gamma)
+    # the teacher on inputs scaled by sqrt(a): E[x y^T] = sqrt(a) c v u^T
+    c_eff = float(np.linalg.svd(beta, compute_uv=False)[0])
+    sb = scalar_barrier(gamma, depth, a=a, c=c_eff, ey2=0.0)
+    if not (sb.exists[0] and sb.metastable[0] == "learned"):
+        raise InputError(f"gamma={gamma} is not in the hysteresis window (gamma_c, gamma_s)")
+    exact = float(sb.barrier_from_learned[0])
+    tm, ts = float(sb.t_learned[0]), float(sb.t_saddle[0])
+    th = ls.balanced_state([tm])
+    e = ls.balanced_state([ts]) - th
+    T_ref = sgd_noise_temperature(spec, X, Y, gamma, th, e, lr=1.0, batch_size=batch_size)
+    x = np.asarray(inverse_temperatures, dtype=float)
+    lrs = exact / x / T_ref
+    rows = []
+    for i, lr in enumerate(lrs):
+        fp = sgd_escape(spec, X, Y, gamma, th.expand(replicas, -1), lambda q: ls.mode_projection(q) < 0.5 * ts,
+                        lr=float(lr), batch_size=batch_size, max_steps=max_steps, seed=seed + i)
+        est = censored_exponential_mle(fp.times, fp.censored)
+        rows.append(dict(lr=float(lr), temperature=float(lr * T_ref), barrier_over_T=float(x[i]), tau=est.tau,
+                         log_tau_se=est.log_tau_se, events=est.n_events, censored=est.n_censored))
+    ok = [r for r in rows if r["events"] > 0]
+    fit = None
+    if len(ok) >= 3:
+        fit = arrhenius_fit([r["temperature"] for r in ok], [r["tau"] for r in ok], [r["log_tau_se"] for r in ok])
+    res = dict(depth=depth, gamma=gamma, batch_size=batch_size, n_samples=n_samples, barrier_exact=exact,
+               T_eff_per_lr=T_ref, rows=rows,
+               note="SGD cannot leave the origin of a D >= 2 linear net: every per-sample gradient vanishes there")
+    if fit is not None:
+        rel = abs(fit.barrier - exact) / exact
+        res.update(barrier_fit=fit.barrier, barrier_fit_se=fit.barrier_se, decades=fit.decades, rel_error=rel,
+                   z_exact=fit.z_score(exact), log_tau0=fit.log_tau0, kappa=0.0)
+        res["summary"] = (f"SGD (batch {batch_size}, D={depth}, gamma={gamma:.4g}, from learned): fitted barrier "
+                          f"{fit.barrier:.4g} +- {fit.barrier_se:.2g} vs exact {exact:.4g} (relative error {rel:.1%}, "
+                          f"{abs(fit.z_score(exact)):.1f} se) over {fit.decades:.2f} decades, with T_eff = lr e^T C e / 2 "
+                          f"= {T_ref:.4g} lr from the gradient-noise covariance along the escape direction.")
+    else:
+        res["summary"] = "SGD: fewer than 3 learning rates with escapes; no fit."
+    return res
+
+
+def plot_sgd(res: dict, path) -> None:
+    """SGD escape times against barrier/T_eff, with the exact-barrier slope through the middle point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in res["rows"] if np.isfinite(r["tau"])]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    if rows:
+        T = np.array([r["temperature"] for r in rows])
+        tau = np.array([r["tau"] for r in rows])
+        ax.plot(1 / T, tau, "o", label="SGD (censored MLE)")
+        mid = len(T) // 2
+        ax.plot(1 / T, tau[mid] * np.exp(res["barrier_exact"] * (1 / T - 1 / T[mid])), "--",
+                label=f"slope = exact barrier {res['barrier_exact']:.4g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("1 / T_eff  (T_eff = lr e^T C e / 2)")
+    ax.set_ylabel("mean escape time (lr x steps)")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
