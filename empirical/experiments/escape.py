@@ -283,7 +283,7 @@ def _states(ls: LinearLandscape, sb, start: str):
     n = ls.spec.depth + 1
     if start == "trivial":
         return zero, saddle, 0.0, t_s ** (1 / n), dict(exit_above=0.5 * (t_s + t_m))
-    return learned, saddle, t_m ** (1 / n), t_s ** (1 / n), dict(exit_below=0.5 * t_s)
+    return learned, saddle, t_m ** (1 / n), t_s ** (1 / n), dict(exit_below=0.1 * t_s)
 
 
 def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
@@ -356,6 +356,14 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
 # --------------------------------------------------------------------------- plots
 
 
+def _save(fig, path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def plot_arrhenius(result: dict, path) -> None:
     """log tau against barrier/T with the exact-barrier line, the fit and Kramers-Langer."""
     import matplotlib
@@ -380,9 +388,7 @@ def plot_arrhenius(result: dict, path) -> None:
     ax.set_ylabel("mean escape time tau")
     ax.set_title(f"D={result['config']['depth']}, gamma={result['gamma']:.4g}, from {result['start']}")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def plot_survival(result: dict, path) -> None:
@@ -402,9 +408,7 @@ def plot_survival(result: dict, path) -> None:
     ax.set_xlabel("time t")
     ax.set_ylabel("survival S(t) (Kaplan-Meier)")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 # --------------------------------------------------------------------------- minibatch SGD
@@ -499,6 +503,4 @@ def plot_sgd(res: dict, path) -> None:
     ax.set_xlabel("1 / T_eff  (T_eff = lr e^T C e / 2)")
     ax.set_ylabel("mean escape time (lr x steps)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)

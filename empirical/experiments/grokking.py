@@ -73,14 +73,16 @@ def _accuracy(ls: LinearLandscape, theta: torch.Tensor, X: torch.Tensor, Y: torc
 
 def run_grokking(depth: int = 2, *, width: int = 2, rho: float = 0.1, gamma: float | None = None,
                  x1: float = 1.5, x2: float = 5.0, replicas: int = 12, dt: float = 0.05, quick: bool = False,
-                 seed: int = 0) -> dict[str, Any]:
+                 max_steps: int | None = None, seed: int = 0) -> dict[str, Any]:
     """Train/test accuracy curves of Langevin dynamics from the origin, with the predicted escape time.
 
     The temperature is set so that barrier_2 / T = ``x2`` (mode 2, the late one); ``x1`` is
     only reported (barrier_1 / T).  ``gamma`` defaults to 0.6 x the gamma_c of mode 2.
+    The run lasts 4 predicted escape times, at most ``max_steps`` steps (default 20 000
+    with ``quick``, 200 000 otherwise).
     """
     if quick:
-        replicas, x2, dt = 6, 4.0, 0.1
+        replicas, x2, dt = min(replicas, 6), 4.0, 0.1
     Xtr, Ytr, Xte, Yte = grokking_task(rho=rho, seed=seed)
     n, d = Xtr.shape
     A = Xtr.T @ Xtr / n
@@ -114,7 +116,8 @@ def run_grokking(depth: int = 2, *, width: int = 2, rho: float = 0.1, gamma: flo
     kl = kramers_langer(ls, th1, th_s, log_volume_ratio=log_vr) if width == 2 else None
     tau_pred = float(kl.mean_time(T)) if kl is not None else float("nan")
     # Langevin from the origin (Leimkuhler-Matthews), accuracy recorded along the way
-    n_steps = int(min(4.0 * tau_pred / dt, 20_000 if quick else 200_000)) if math.isfinite(tau_pred) else 40_000
+    cap = max_steps if max_steps is not None else (20_000 if quick else 200_000)
+    n_steps = int(min(4.0 * tau_pred / dt, cap)) if math.isfinite(tau_pred) else 40_000
     record = max(1, n_steps // 200)
     gen = torch.Generator().manual_seed(seed + 1)
     theta = torch.zeros(replicas, spec.n_params, dtype=torch.float64)
