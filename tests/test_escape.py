@@ -238,3 +238,12 @@ def test_grokking_task_needs_the_weak_mode_for_the_test_set():
     tr, te = list(tr), list(te)
     assert float(_accuracy(ls, one, *tr)) > 0.85 and float(_accuracy(ls, one, *te)) < 0.5
     assert float(_accuracy(ls, both, *tr)) == 1.0 and float(_accuracy(ls, both, *te)) == 1.0
+
+
+def test_cli_escape_stats_file_checks_the_reduction(tmp_path):
+    from l2phase import cli
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"A": [[1.0, 0.5], [0.5, 1.0]], "beta": [[1.0], [0.0]], "ey2": 1.0}))
+    assert cli.main(["escape", "--stats", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert cli.main(["escape", "--stats", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "o")]) == 2

@@ -400,9 +400,13 @@ def plot_survival(result: dict, path) -> None:
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for s in result["survival"]:
-        line, = ax.step(s["t"], s["survival"], where="post", label=f"T={s['temperature']:.3g}")
-        if np.isfinite(s["tau"]) and s["t"]:
-            tt = np.linspace(0, max(s["t"]), 50)
+        if not s["t"]:
+            continue
+        t0 = 0.5 * min(s["t"])  # S = 1 before the first escape
+        line, = ax.step([t0] + list(s["t"]), [1.0] + list(s["survival"]), where="post",
+                        label=f"T={s['temperature']:.3g}")
+        if np.isfinite(s["tau"]):
+            tt = np.geomspace(t0, max(s["t"]), 60)
             ax.plot(tt, np.exp(-tt / s["tau"]), ":", color=line.get_color())
     ax.set_xscale("log")
     ax.set_xlabel("time t")
