@@ -16,8 +16,8 @@ other, each with its own temperature.  A replica escapes the first time the end-
 value along a data mode, s = u^T W v, leaves (``exit_below``, ``exit_above``) (checked every
 ``check_every`` steps).  This is the scalar chain of :func:`numerics.escape_times`
 generalised to any widths and several inputs and outputs; ``empirical.langevin_escape``
-is the batched torch version of the same dynamics (about 100x slower per replica-step on
-tiny nets, see benchmarks/bench_escape.py).
+is the batched torch version of the same dynamics (3x slower per replica-step with 200
+replicas of a 12-parameter net, more with fewer replicas; benchmarks/bench_escape.py).
 """
 
 from __future__ import annotations
