@@ -7,6 +7,7 @@ and the Kramers-Langer rate against measured escape times.
 """
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -23,6 +24,11 @@ from l2phase.numerics.deep_linear_escape import deep_linear_first_passage
 from l2phase.numerics.escape_statistics import arrhenius_fit, censored_exponential_mle, kaplan_meier
 from l2phase.theory import InputError
 from l2phase.theory.barriers import scalar_barrier
+
+# pure-Python kernels (NUMBA_DISABLE_JIT=1) are ~1000x slower: the statistical runs are skipped
+# there; test_numba_kernel_equals_torch_gradient_flow checks the kernel exactly in both modes
+NOJIT = os.environ.get("NUMBA_DISABLE_JIT") == "1"
+needs_jit = pytest.mark.skipif(NOJIT, reason="millions of kernel steps: too slow without numba JIT")
 
 
 # ------------------------------------------------------------------ estimator on synthetic data
@@ -130,6 +136,26 @@ def one_thread():
     torch.set_num_threads(n)
 
 
+def test_numba_kernel_equals_torch_gradient_flow(one_thread):
+    # at T -> 0 both integrators are gradient descent: from just past the saddle the step at
+    # which the learning threshold is crossed must be the same (same scheme, independent code)
+    ls = escape_landscape(2, 1.0, 1.0, 0.3, width=2, in_dim=3, out_dim=2, second_mode=0.4, seed=1)
+    sb = scalar_barrier(0.3, 2, ey2=0.0)
+    ts, tm = float(sb.t_saddle[0]), float(sb.t_learned[0])
+    th0 = ls.balanced_state([1.05 * ts], rotate_seed=2)[None].repeat(2, 1)
+    th0[1] += 1e-3 * torch.randn(ls.spec.n_params, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    thr = 0.9 * tm
+    fp = langevin_escape(ls, th0, np.full(2, 1e-300), lambda th: ls.mode_projection(th) > thr, dt=0.05,
+                         max_steps=4000, check_every=1)
+    U, _, V = ls.modes()
+    t_nb, c_nb = deep_linear_first_passage(th0.numpy(), np.full(2, 1e-300), [3, 2, 2, 2], ls.A.numpy(),
+                                           ls.beta.numpy(), 0.3, U[:, 0].numpy(), V[:, 0].numpy(), exit_above=thr,
+                                           dt=0.05, max_steps=4000)
+    assert not c_nb.any() and not fp.censored.any()
+    assert np.allclose(t_nb, fp.times)
+
+
+@needs_jit
 def test_numba_and_torch_langevin_agree(one_thread):
     ls, sb, ts, tm, T = _chain_setup("trivial", 1.5)
     R, dt, thr = 80, 0.1, 0.5 * (ts + tm)
@@ -143,6 +169,7 @@ def test_numba_and_torch_langevin_agree(one_thread):
     assert abs(np.log(a.tau / b.tau)) < 3 * np.hypot(a.log_tau_se, b.log_tau_se)
 
 
+@needs_jit
 @pytest.mark.parametrize("start,x,dt,bounds", [("trivial", 4.0, 0.1, (0.8, 1.5)), ("learned", 4.0, 0.04, (0.5, 1.3))])
 def test_kramers_langer_predicts_langevin_escape_time(start, x, dt, bounds):
     ls, sb, ts, tm, T = _chain_setup(start, x)
@@ -172,6 +199,7 @@ def test_escape_config_validates():
         EscapeConfig(inverse_temperatures=(1.0, 2.0))
 
 
+@needs_jit
 def test_cli_escape_quick_json(tmp_path, monkeypatch, capsys):
     from l2phase import cli
     from l2phase.empirical.experiments import escape
