@@ -80,7 +80,7 @@ def censored_exponential_mle(times, censored=None) -> CensoredRate:
 def kaplan_meier(times, censored=None):
     """Kaplan-Meier survival curve: (event times (m,), S(t) just after each (m,)).
 
-    Uses ``scipy.stats.ecdf`` with ``scipy.stats.CensoredData`` (right censoring).
+    Uses ``scipy.stats.ecdf`` with ``scipy.stats.CensoredData`` (right censoring; scipy >= 1.11).
     """
     from scipy import stats
 

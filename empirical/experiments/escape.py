@@ -293,6 +293,12 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
     ``decades``, ``rel_error``, ``z_exact``, ``kappa``, per-temperature rows
     (T, tau, log_tau_se, events, censored, Kramers-Langer tau), the Kaplan-Meier curves,
     the minimum-energy-path check (``mep``), the negative controls and ``agree``.
+
+    Measured (full size, 300 replicas, barrier/T = 4.5..9.3): relative errors 1.4% (D=2) and
+    0.2% (D=3) from trivial, 2.6% (D=2) and 2.2% (D=3) from learned, over 2.0-2.2 decades.
+    At barrier/T ~ 4.5 escape out of the learning minimum is ~20% slower than Kramers-Langer
+    (a finite-temperature correction that pulls the slope down); with ``quick`` (100
+    replicas) D=2 from learned came out 7% low.
     """
     gamma = cfg.resolved_gamma
     sb = scalar_barrier(gamma, cfg.depth, a=cfg.a, c=cfg.c, ey2=0.0)
