@@ -45,6 +45,16 @@ from .data import (
     synthetic_autoencoder,
     synthetic_teacher,
 )
+from .linear_landscape import LinearLandscape
+from .string_method import MinimumEnergyPath, string_method
+from .langevin import FirstPassage, langevin_escape, sgd_escape, sgd_noise_temperature
+from .experiments.escape import (
+    EscapeConfig,
+    KramersLanger,
+    kramers_langer,
+    minimum_energy_path_check,
+    run_escape,
+)
 from .experiments.hysteresis import HysteresisResult, branch_drops, hysteresis_loop
 from .experiments.init_diagram import (
     InitDiagramConfig,
@@ -141,6 +151,10 @@ __all__ = [
     # verdicts with negative controls
     "SignalRule", "SignalVerdict", "Verdict", "expected_kind", "judge", "judge_signal",
     "RAW_SOURCES", "Preprocessing", "load_raw",
+    # metastability and escape
+    "LinearLandscape", "MinimumEnergyPath", "string_method", "FirstPassage", "langevin_escape", "sgd_escape",
+    "sgd_noise_temperature", "EscapeConfig", "KramersLanger", "kramers_langer", "minimum_energy_path_check",
+    "run_escape",
     # two-layer ReLU initialisation phase diagram (seed 002)
     "InitDiagramConfig",
     "InitDiagramResult",

@@ -41,7 +41,7 @@ from torch.func import functional_call, vmap
 from l2phase.theory.checks import InputError, check_gamma
 
 from .hessian_curvature import curvature_exact, curvature_matrix_free
-from .sweep import atomic_write_text, write_csv
+from .store import RunStore, json_ready, run_fingerprint
 from .training import TrainConfig, train_batched
 
 __all__ = ["ModuleSpec", "ScanResult", "scan", "scan_checkpoints", "load_model_factory", "SCAN_FIELDS",
@@ -323,14 +323,16 @@ def analyse_records(records: Sequence[dict], columns: Sequence[str] = ("loss", "
 def write_scan_outputs(result: ScanResult, out_dir) -> Path:
     """``scan.csv`` (one row per gamma), ``runs.csv`` (every start), ``summary.json``.
 
-    The one place a scan writes files: each atomically (temp file + ``os.replace``).
+    The one place a scan writes files, through the run store (:class:`~l2phase.empirical.RunStore`:
+    atomic files, a marker, a lock; a non-empty directory that is not an l2phase run is refused).
+    ``out_dir`` is a path or an open store.  A scan is not resumable: it is written when complete.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(result.records, out / "scan.csv", SCAN_FIELDS)
-    write_csv(result.all_runs, out / "runs.csv")
-    atomic_write_text(out / "summary.json", json.dumps(result.summary(), indent=1, default=float))
-    return out
+    summary = json_ready(result.summary())
+    with RunStore.using(out_dir, fingerprint=lambda: run_fingerprint("scan", summary), command="scan") as store:
+        store.write_csv("scan.csv", result.records, SCAN_FIELDS)
+        store.write_csv("runs.csv", result.all_runs)
+        store.write_json("summary.json", summary)
+        return store.path
 
 
 def load_model_factory(target: str):

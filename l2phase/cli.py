@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "l2phase._cmd_init_diagram",
     "l2phase._cmd_changepoints",
     "l2phase._cmd_scan",
+    "l2phase._cmd_escape",
 )
 
 

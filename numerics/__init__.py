@@ -12,6 +12,9 @@ Finite temperature F(gamma, T) of the scalar chain: :func:`thermal_quadrature`,
 :func:`thermal_reduced`, :func:`thermal_sampler`, :func:`susceptibility_peak`,
 :func:`escape_times`.
 Reference solver of the D = 1 several-output cascade: :func:`proximal_rank_path`.
+Escape of full deep linear nets: :func:`deep_linear_first_passage` (Langevin, numba);
+escape statistics with censoring: :func:`censored_exponential_mle`, :func:`kaplan_meier`,
+:func:`arrhenius_fit`.
 Change points of curves y(gamma): :class:`ChangePointDetector`, :class:`ChangePoint`,
 :func:`detect_change_points`; of every column of a table logged elsewhere:
 :func:`read_curve_table`, :func:`table_change_points`, :func:`change_points_json`.
@@ -34,6 +37,8 @@ from .free_energy import (
 from .nuclear_reference import proximal_rank_path
 from .landscape_ricci import ricci_scalar, ricci_scalar_batched, ricci_scalar_from_moments
 from .curvature_maps import chain_gradient_hessian, curvature_map
+from .escape_statistics import ArrheniusFit, CensoredRate, arrhenius_fit, censored_exponential_mle, kaplan_meier
+from .deep_linear_escape import deep_linear_first_passage
 from .finite_temperature import (
     EscapeResult,
     ThermalCurve,
@@ -66,6 +71,12 @@ __all__ = [
     "ricci_scalar_from_moments",
     "chain_gradient_hessian",
     "curvature_map",
+    "ArrheniusFit",
+    "CensoredRate",
+    "arrhenius_fit",
+    "censored_exponential_mle",
+    "kaplan_meier",
+    "deep_linear_first_passage",
     "EscapeResult",
     "ThermalCurve",
     "escape_times",
