@@ -193,13 +193,18 @@ class ChangePointDetector:
     seed : int
         Seed of the bootstrap.
 
-    Attributes (after ``fit``)
-    --------------------------
-    breakpoints_ : list[int]   start indices of segments 2..K
-    sigma_ : float             noise s.d. used (y units)
-    penalty_ : float           penalty per change point (y^2 units)
-    fitted_ : ndarray          piecewise polynomial fit of y
-    cost_ : float              total RSS (y^2 units)
+    Attributes
+    ----------
+    breakpoints_ : list[int]
+        Start indices of segments 2..K (this and the following are set by ``fit``).
+    sigma_ : float
+        Noise s.d. used (y units).
+    penalty_ : float
+        Penalty per change point (y^2 units).
+    fitted_ : ndarray
+        Piecewise polynomial fit of y.
+    cost_ : float
+        Total RSS (y^2 units).
     """
 
     def __init__(

@@ -120,7 +120,7 @@ __all__ = [
     "check_gamma",
     "check_nonnegative",
     "check_positive",
-    "closed_form",
+    "critical_point",
     "critical_point_symbolic",
     "ehrenfest_order",
     "gamma_from_weight_decay",
