@@ -4,7 +4,7 @@ The exact theory of deep linear nets sees the data only through
 
 .. math:: A = E[x x^T],\quad \beta = E[x y^T],\quad E[\|y\|^2]
 
-(means over the *training set*, uncentred; DESIGN section 3).  :func:`data_stats`
+(means over the *training set*, uncentred; docs/conventions.md).  :func:`data_stats`
 computes them from the actual samples, so predictions are exact for the set the nets
 are trained on.
 

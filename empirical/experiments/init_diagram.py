@@ -1,4 +1,4 @@
-r"""The measured initialisation phase diagram of two-layer ReLU nets (seed 002, Luo et al. 2021).
+r"""The measured initialisation phase diagram of two-layer ReLU nets (Luo et al., arXiv:2007.07497).
 
 For every grid point (gamma_energy, gamma_dynamic) (the paper's (gamma, gamma'); not the L2
 strength) and every width m, several seeds of the normalised model with kappa = m^-gamma_energy,
