@@ -60,7 +60,7 @@ numpydoc_validation_checks: set[str] = set()
 
 # Notebooks are rendered from their stored (or cached) outputs, never executed here.
 nb_execution_mode = "off"
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
 

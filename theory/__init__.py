@@ -7,7 +7,7 @@ MSELoss(mean) + weight_decay lam means gamma = k lam / 2 for k outputs.
 Orders (computed by :func:`critical_point`, Ehrenfest): D = 1 second order, D >= 2 first
 order, D = 0 no transition.  Third-party summaries of Ziyin & Ueda
 (arXiv:2205.12510) and the v1 abstract of Ersoy & Wiesner (arXiv:2505.06597) state it
-reversed; Ziyin & Ueda's abstract itself and Ersoy & Wiesner's later work agree.
+reversed; Ziyin & Ueda's abstract itself and later versions of Ersoy & Wiesner's paper agree.
 
 Two-layer ReLU initialisation phase diagram (Luo et al., arXiv:2007.07497): :mod:`theory.init_scaling`
 (its coordinates are called gamma_energy / gamma_dynamic, never gamma).

@@ -24,7 +24,7 @@ Results (a = c = E[y^2] = 1 reproduces the table of docs/theory.md):
 Which depth gives which order is settled here by computation: D = 1 second order,
 D >= 2 first order.  Third-party summaries of Ziyin & Ueda (arXiv:2205.12510)
 and the v1 abstract of Ersoy & Wiesner (arXiv:2505.06597) state it the other way round;
-Ziyin & Ueda's abstract itself and Ersoy & Wiesner's later work agree with this.
+Ziyin & Ueda's abstract itself and later versions of Ersoy & Wiesner's paper agree with this.
 """
 
 from __future__ import annotations
