@@ -24,6 +24,7 @@ import nbclient
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
+INLINE = "module://matplotlib_inline.backend_inline"
 
 
 def execute(source: Path, out_dir: Path, timeout: int) -> Path:
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "_executed")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
     args = parser.parse_args(argv)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["MPLBACKEND"] = INLINE  # figures become outputs of the notebook
     if args.quick:
         os.environ["L2PHASE_NOTEBOOK_QUICK"] = "1"
     sources = sorted((REPO / "notebooks").glob("*.ipynb"))
