@@ -154,8 +154,20 @@ def escape_docstring_bars(lines: list[str]) -> None:
         lines[i] = escape_bars(line)
 
 
+_PAGE_REFERENCE = re.compile(r"(?<![`/\w])docs/(\w+)\.md\b")
+
+
+def link_pages(lines: list[str], pages: set[str]) -> None:
+    """Turn the plain-text ``docs/PAGE.md`` of a docstring into a link to that page."""
+    for i, line in enumerate(lines):
+        lines[i] = _PAGE_REFERENCE.sub(
+            lambda m: f":doc:`docs/{m.group(1)}.md </{m.group(1)}>`" if m.group(1) in pages else m.group(0), line
+        )
+
+
 def _process_docstring(app, what, name, obj, options, lines) -> None:
     escape_docstring_bars(lines)
+    link_pages(lines, {p.stem for p in Path(app.srcdir).glob("*.md")})
 
 
 def setup(app):
