@@ -64,6 +64,7 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
 
+smartquotes = False  # keep option names such as --noise intact
 html_theme = "pydata_sphinx_theme"
 html_title = f"l2phase {release}"
 html_theme_options = {
