@@ -1,6 +1,6 @@
 """Benchmark: finite-temperature free energy of the scalar chain against what a user would write.
 
-Scalar chain (DESIGN section 3): P = D + 1 parameters, p = prod(theta),
+Scalar chain (docs/conventions.md): P = D + 1 parameters, p = prod(theta),
 L = a p^2 - 2 c p + E[y^2] + gamma |theta|^2, Z = int exp(-L/T) dtheta, F = -T log Z,
 <|theta|^2> = dF/dgamma, chi = Var(|theta|^2)/T.  a = c = E[y^2] = 1.
 

@@ -1,4 +1,4 @@
-"""Speed of the two-layer ReLU trainer (init phase diagram, seed 002).
+"""Speed of the two-layer ReLU trainer (init phase diagram, Luo et al., arXiv:2007.07497).
 
 Compares, per hidden width, net-steps per second of
 

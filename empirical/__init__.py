@@ -1,6 +1,6 @@
 """empirical: trained torch networks measured against the exact theory.
 
-Conventions (DESIGN section 3): depth D = number of hidden layers; loss
+Conventions (docs/conventions.md): depth D = number of hidden layers; loss
 L = E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2 (no 1/2, biases not penalised);
 networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.models`).
 """
@@ -155,7 +155,7 @@ __all__ = [
     "LinearLandscape", "MinimumEnergyPath", "string_method", "FirstPassage", "langevin_escape", "sgd_escape",
     "sgd_noise_temperature", "EscapeConfig", "KramersLanger", "kramers_langer", "minimum_energy_path_check",
     "run_escape",
-    # two-layer ReLU initialisation phase diagram (seed 002)
+    # two-layer ReLU initialisation phase diagram (Luo et al., arXiv:2007.07497)
     "InitDiagramConfig",
     "InitDiagramResult",
     "boundary_crossing",

@@ -75,7 +75,7 @@ def read_data_stats(path) -> tuple:
     """(A, beta, E||y||^2) from a JSON file ``{"A": [[...]], "beta": [...], "ey2": float}``.
 
     A = E[x x^T] (d, d), beta = E[x y^T] ((d,) or (d, k)), ey2 = E||y||^2 (the statistics
-    that fix a deep linear net's transitions, DESIGN section 4).
+    that fix a deep linear net's transitions, docs/theory.md).
     """
     import json
     from pathlib import Path

@@ -1,6 +1,6 @@
 r"""Ricci scalar curvature of the loss and error landscapes at trained weights.
 
-Two landscapes (DESIGN section 5): the **error** E(theta) = mean ||f(x) - y||^2 and the
+Two landscapes (docs/theory.md): the **error** E(theta) = mean ||f(x) - y||^2 and the
 **loss** L_gamma = E + gamma sum_l ||W_l||_F^2.  Both come from one data Hessian:
 
 .. math:: H_L = H_E + 2\gamma M,\qquad G_L = G_E + 2\gamma M\theta

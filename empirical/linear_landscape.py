@@ -1,6 +1,6 @@
 r"""The loss landscape of a deep linear network from its data statistics (batched, torch).
 
-Convention (DESIGN section 3): D hidden layers, n = D + 1 weight matrices W_1 (h x d) ...
+Convention (docs/conventions.md): D hidden layers, n = D + 1 weight matrices W_1 (h x d) ...
 W_n (k x h), no biases, end-to-end map W = W_n ... W_1 (k x d), loss without 1/2:
 
 .. math::

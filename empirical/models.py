@@ -6,8 +6,8 @@ number of hidden layers, width, activation, bias) and its parameters by a flat t
 sweep), so that B networks train together with batched matmuls, and a single row can be
 handed to ``torch.func`` (grad, hessian, jvp) unchanged.
 
-Conventions (DESIGN section 3)
-------------------------------
+Conventions (docs/conventions.md)
+---------------------------------
 * D hidden layers -> D + 1 weight matrices W_1 (width x d), ..., W_{D+1} (k x width);
   ``activation="linear"`` is a deep linear network, f(x) = W_{D+1} ... W_1 x.
 * Error  E(theta) = mean over samples of ||f(x) - y||^2 (sum over the k outputs, no 1/2);

@@ -7,7 +7,7 @@ allows, one run at a time otherwise), so it trains with the same batched trainer
 (:func:`empirical.curvature_exact` / :func:`empirical.curvature_matrix_free`) as the
 built-in :class:`NetSpec` models; the records are those of ``validate``.
 
-Convention (DESIGN section 3): L_gamma(theta) = E(theta) + gamma * ||theta_pen||^2, no
+Convention (docs/conventions.md): L_gamma(theta) = E(theta) + gamma * ||theta_pen||^2, no
 1/2; E the mean over samples of ||f(x) - y||^2 (``loss="mse"``), of the softmax
 cross-entropy (``"cross_entropy"``, Y one-hot or integer labels), or of a user callable
 ``loss(output, Y) -> scalar``.  theta_pen: by default every weight (parameters with
@@ -215,7 +215,7 @@ def scan(
         is deep-copied and its layers' ``reset_parameters`` called under that seed); the
         same starts are used at every gamma.
     X, Y : arrays (N, d), (N, k) (Y may be (N,): a column, or labels for cross-entropy)
-    gammas : 1-D increasing positive grid (L2 strength, DESIGN convention)
+    gammas : 1-D increasing positive grid (L2 strength, docs/conventions.md)
     loss : "mse", "cross_entropy" or callable(output, Y) -> scalar
     penalize : None (every weight, no biases), a list of parameter names, or a
         predicate (name, param) -> bool

@@ -3,8 +3,8 @@ global minimum per gamma, measure it, and write every finished point atomically.
 
 For each gamma the sweep trains from several initialisations (:class:`InitSpec`: small
 and large random, and "spectral" starts seeded with the top-r modes of E[x y^T]) and
-keeps the run with the lowest finite loss L_gamma = E + gamma sum_l ||W_l||_F^2 (DESIGN
-section 3).  Several starts are needed because for D >= 2 the transition is first order:
+keeps the run with the lowest finite loss L_gamma = E + gamma sum_l ||W_l||_F^2
+(docs/conventions.md).  Several starts are needed because for D >= 2 the transition is first order:
 a small initialisation stays at the origin (a strict local minimum for every gamma > 0)
 even where learning is the global minimum, and with several outputs every subset of
 modes is a separate local minimum.

@@ -7,7 +7,7 @@ A run's trajectory therefore never depends on which other runs share its batch (
 property resumable sweeps rely on), except with ``optimizer="lbfgs"``, whose line search
 is over the summed objective.
 
-Convergence criterion: ||grad L_gamma(theta)||_2 <= ``gtol`` (L as in DESIGN section 3,
+Convergence criterion: ||grad L_gamma(theta)||_2 <= ``gtol`` (L as in docs/conventions.md,
 E = mean ||f(x) - y||^2 + gamma sum_l ||W_l||_F^2).  Runs with a non-finite loss are
 flagged ``diverged`` and frozen, never averaged in.
 
@@ -236,7 +236,7 @@ def train_batched(
     X, Y : (N, d), (N, k) tensors
         The full training batch (same dtype/device as theta0).
     gamma : float or (B,) array
-        L2 strength of each run (DESIGN convention: no 1/2, all weight matrices).
+        L2 strength of each run (docs/conventions.md: no 1/2, all weight matrices).
     config : TrainConfig
 
     Returns

@@ -2,7 +2,7 @@
 
 Public API
 ----------
-Curvature (DESIGN section 5): :func:`ricci_scalar`, :func:`ricci_scalar_batched`,
+Landscape curvature (docs/theory.md): :func:`ricci_scalar`, :func:`ricci_scalar_batched`,
 :func:`ricci_scalar_from_moments`;
 scalar-chain curvature maps on grids: :func:`curvature_map`, :func:`chain_gradient_hessian`.
 Zero-temperature free energy: :func:`free_energy`, :func:`free_energy_general`,

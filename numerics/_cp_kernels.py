@@ -187,7 +187,7 @@ def bootstrap_splits(x, fitted, resid, draws, p, min_size):
 
 @njit(cache=True)
 def ricci_batched(G, H):
-    """Scalar curvature of the graph of F at N points (DESIGN section 5), loop kernel."""
+    """Scalar curvature of the graph of F at N points (docs/theory.md), loop kernel."""
     N = G.shape[0]
     P = G.shape[1]
     out = np.empty(N)

@@ -303,16 +303,24 @@ class ChangePointDetector:
     max_degree : int
         Highest segment degree of ``segment="auto"`` (default 7).
 
-    Attributes (after ``fit``)
-    --------------------------
-    breakpoints_ : list[int]   start indices of segments 2..K
-    degrees_ : list[int]       polynomial degree of each segment
-    x_scale_ : str             axis used ("linear" or "log")
-    sigma_ : float             noise s.d. used (y units)
-    noise_sigma_, smooth_sigma_ : float   its two data estimates (nan when sigma given)
-    penalty_ : float           penalty per change point (y^2 units)
-    fitted_ : ndarray          piecewise polynomial fit of y
-    cost_ : float              total RSS (y^2 units)
+    Attributes
+    ----------
+    breakpoints_ : list[int]
+        Start indices of segments 2..K (this and the following are set by ``fit``).
+    degrees_ : list[int]
+        Polynomial degree of each segment.
+    x_scale_ : str
+        Axis used ("linear" or "log").
+    sigma_ : float
+        Noise s.d. used (y units).
+    noise_sigma_, smooth_sigma_ : float
+        Its two data estimates (nan when sigma is given).
+    penalty_ : float
+        Penalty per change point (y^2 units).
+    fitted_ : ndarray
+        Piecewise polynomial fit of y.
+    cost_ : float
+        Total RSS (y^2 units).
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 r"""Curvature maps of the 2- and 3-parameter scalar-chain landscapes on grids.
 
 Scalar chain with D hidden layers, P = D + 1 parameters theta, p = prod theta,
-a = E[x^2], c = E[x y] (DESIGN section 3, no 1/2):
+a = E[x^2], c = E[x y] (docs/conventions.md, no 1/2):
 
 .. math:: L_\gamma(\theta) = a p^2 - 2 c p + E[y^2] + \gamma |\theta|^2 ,
           \qquad E(\theta) = L_0(\theta).
@@ -13,7 +13,7 @@ the map from the exact R), with p_i = prod_{j != i} theta_j and p_ij = prod_{k !
           H_{ii} = 2 a p_i^2 + 2\gamma, \quad
           H_{ij} = 2 a p_i p_j + (2 a p - 2 c) p_{ij}\ (i \ne j),
 
-and the Ricci scalar of the graph (DESIGN section 5) by :func:`numerics.ricci_scalar_batched`.
+and the Ricci scalar of the graph (docs/theory.md) by :func:`numerics.ricci_scalar_batched`.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def curvature_map(
     >>> import numpy as np
     >>> from l2phase.numerics import curvature_map
     >>> b = np.sqrt(1 - 0.5)
-    >>> round(float(curvature_map(1, 0.5, [[b], [b]])[0, 0]), 10)   # DESIGN: 32 g (1 - g)
+    >>> round(float(curvature_map(1, 0.5, [[b], [b]])[0, 0]), 10)   # exact: 32 g (1 - g)
     8.0
     """
     depth = check_depth(depth, minimum=1)

@@ -2,7 +2,7 @@ r"""Overdamped-Langevin first passages of full deep linear networks (numba, no t
 
 The network: D hidden layers, widths ``dims = (d, h_1, ..., h_D, k)``, flat parameters in
 the layout of ``empirical.NetSpec`` (W_1 row-major, ..., W_n; no biases); the loss from
-the data statistics (DESIGN section 3, no 1/2):
+the data statistics (docs/conventions.md, no 1/2):
 
 .. math:: L(\theta) = \mathrm{tr}(W A W^\top) - 2\,\mathrm{tr}(W\beta) + E\|y\|^2 + \gamma|\theta|^2,
           \qquad W = W_n \cdots W_1 ,

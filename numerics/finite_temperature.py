@@ -1,6 +1,6 @@
 r"""Finite-temperature free energy F(gamma, T) of the scalar chain (issue #4).
 
-Convention (DESIGN section 3): D hidden layers, P = n = D + 1 parameters theta (one unit
+Convention (docs/conventions.md): D hidden layers, P = n = D + 1 parameters theta (one unit
 per layer), p = prod_i theta_i, data statistics a = E[x^2], c = E[x y], E[y^2]:
 
 .. math::
@@ -259,7 +259,7 @@ def thermal_reduced(
         L_{red}(w) = a w^2 - 2 c w + E[y^2] + P\gamma |w|^{2/P},\quad
         \kappa = \frac{\gamma}{T} |w|^{2/P},
 
-    where L_red is the reduced loss of DESIGN section 4 (balanced factorisation, b^2 =
+    where L_red is the reduced loss of docs/theory.md (balanced factorisation, b^2 =
     |w|^{2/P}) and the **measure** j_P is the Jacobian of the fibre coordinates: writing
     theta_i = |w|^{1/P} e^{x_i} in one sign sector (2^{P-1} sectors) with sum x_i = 0,
     dtheta = |w|^0 dw d^{P-1}x (the e^{sum x}/|w| of the delta function cancels), and

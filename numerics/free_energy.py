@@ -1,6 +1,6 @@
 r"""Zero-temperature free energy L*(gamma) of deep linear networks, by global minimisation.
 
-Convention (DESIGN section 3): D hidden layers, n = D + 1 weight matrices,
+Convention (docs/conventions.md): D hidden layers, n = D + 1 weight matrices,
 L = E[(f(x) - y)^2] + gamma sum_l ||W_l||_F^2 (no 1/2).  After the exact reduction to the
 end-to-end vector w (balanced rank-1 factorisation),
 

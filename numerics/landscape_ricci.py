@@ -1,4 +1,4 @@
-r"""Scalar (Ricci) curvature of a landscape, the graph of F: R^P -> R (DESIGN section 5).
+r"""Scalar (Ricci) curvature of a landscape, the graph of F: R^P -> R (docs/theory.md).
 
 With G = grad F, H = Hessian of F and W = 1 + |G|^2, the graph {(theta, F(theta))} with
 the induced metric g = I + G G^T has scalar curvature
@@ -62,7 +62,7 @@ def _check_symmetric(h: np.ndarray, name: str) -> None:
 
 
 def ricci_scalar(gradient, hessian) -> float:
-    r"""Scalar curvature R of the graph of F at one point (DESIGN section 5 formula).
+    r"""Scalar curvature R of the graph of F at one point (formula of docs/theory.md).
 
     Parameters
     ----------

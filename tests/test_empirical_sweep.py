@@ -107,7 +107,7 @@ def test_hysteresis_absent_for_second_order(data):
 
 def test_detector_on_known_curves():
     g = np.linspace(0.0, 2.0, 41)
-    kink = np.where(g < 1.0, 32 * g * (1 - g), 8 * (g**2 - 1))  # DESIGN toy R_L, D = 1
+    kink = np.where(g < 1.0, 32 * g * (1 - g), 8 * (g**2 - 1))  # documented toy R_L, D = 1
     cps = detect_curve_change_points(g, kink)
     assert len(cps) == 1 and cps[0].kind == "kink" and abs(cps[0].gamma - 1.0) < 1e-3
     jump = np.where(g < 0.7, 1.0 + g, 0.2 * g)

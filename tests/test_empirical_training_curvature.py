@@ -1,4 +1,4 @@
-"""Trained nets vs exact theory; exact curvature vs torch.func reference and DESIGN's toy
+"""Trained nets vs exact theory; exact curvature vs torch.func reference and the documented toy
 closed forms; matrix-free curvature vs exact within its error bars."""
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def test_deep_linear_hessians_on_compressed_rows_equal_full_data_reference():
 
 
 def test_ricci_scalar_chain_closed_forms():
-    # DESIGN section 5: f = u w x, a = c = 1: R_L = 32 g (1 - g) below gamma_c = 1, 8 (g^2 - 1) above;
+    # docs/theory.md: f = u w x, a = c = 1: R_L = 32 g (1 - g) below gamma_c = 1, 8 (g^2 - 1) above;
     # R_E = 8 g (2 - 3 g) / (1 + 8 g^2 (1 - g))^2 below, -8 above.
     spec = NetSpec(1, 1, 1, 1)
     g = np.array([0.2, 0.5, 0.9, 1.3, 2.0])

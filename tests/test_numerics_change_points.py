@@ -11,7 +11,7 @@ from l2phase.numerics import ChangePoint, ChangePointDetector, detect_change_poi
 
 
 def _ricci_d1(g):
-    # DESIGN section 5, scalar chain D = 1: kink at gamma_c = 1 (slope -32 -> 16)
+    # docs/theory.md, scalar chain D = 1: kink at gamma_c = 1 (slope -32 -> 16)
     return np.where(g < 1.0, 32 * g * (1 - g), 8 * (g * g - 1))
 
 

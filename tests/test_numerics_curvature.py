@@ -67,7 +67,7 @@ def test_scalar_chain_d1_design_values(gamma):
     hess_err = np.array([[2 * w * w, 4 * u * w - 2], [4 * u * w - 2, 2 * u * u]])
     hess_loss = hess_err + 2 * gamma * np.eye(2)
     grad_err = -2 * gamma * np.array([u, w])  # grad L_gamma = 0 there
-    # DESIGN section 5 closed forms (independent of the code under test)
+    # docs/theory.md closed forms (independent of the code under test)
     assert ricci_scalar(np.zeros(2), hess_loss) == pytest.approx(32 * gamma * (1 - gamma), rel=1e-12)
     r_e = 8 * gamma * (2 - 3 * gamma) / (1 + 8 * gamma**2 * (1 - gamma)) ** 2
     assert ricci_scalar(grad_err, hess_err) == pytest.approx(r_e, rel=1e-12)
@@ -128,7 +128,7 @@ def test_curvature_map_d2_at_gamma_c(landscape):
     triv = scalar_chain_curvature(2, landscape, "trivial")
     ref0 = float(triv.R.subs(triv.variable, cp.gamma_c))
     assert curvature_map(2, cp.gamma_c, [[0.0]] * 3, landscape)[0, 0, 0] == pytest.approx(ref0, rel=1e-12, abs=1e-12)
-    if landscape == "loss":  # DESIGN section 5: 15.119 vs 3.780
+    if landscape == "loss":  # docs/theory.md: 15.119 vs 3.780
         assert round(ref, 3) == 15.119 and round(ref0, 3) == 3.780
 
 

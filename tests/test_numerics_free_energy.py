@@ -27,7 +27,7 @@ def test_transition_matches_theory(a, c, depth):
     assert t.spinodal == pytest.approx(cp.spinodal, rel=1e-7)
     if depth == 1:
         assert abs(t.jump_d1) < 1e-7 * c / a
-        assert t.jump_d2 == pytest.approx(2.0 / a, rel=1e-7)  # DESIGN: d2L* jumps -2/a -> 0
+        assert t.jump_d2 == pytest.approx(2.0 / a, rel=1e-7)  # docs/theory.md: d2L* jumps -2/a -> 0
         assert t.lower_spinodal == pytest.approx(c, rel=1e-12)
     else:
         assert t.latent_heat == pytest.approx(cp.latent_heat, rel=1e-7)
@@ -133,7 +133,7 @@ def test_general_data_vs_brute_force(depth):
 
 @pytest.mark.parametrize("depth", [2, 3])
 def test_general_gamma_c_is_max_over_directions(depth):
-    # DESIGN section 4: gamma_c = max over unit u of the scalar gamma_c(a = u^T A u, c = u^T beta)
+    # docs/theory.md: gamma_c = max over unit u of the scalar gamma_c(a = u^T A u, c = u^T beta)
     rng = np.random.default_rng(10 + depth)
     X = rng.normal(size=(3, 3))
     A = X @ X.T / 3 + 0.3 * np.eye(3)
@@ -155,7 +155,7 @@ def test_general_gamma_c_is_max_over_directions(depth):
 def test_whitened_several_outputs_design_values():
     B = np.array([[1.0, 0.0], [0.0, 0.4], [0.0, 0.0]])  # singular values 1.0 and 0.4
     ts = locate_transitions(2, A=np.eye(3), beta=B, ey2=2.0)
-    # DESIGN public validation numbers (4 decimals)
+    # the public validation numbers (docs/theory.md) (4 decimals)
     assert [round(t.gamma_c, 4) for t in ts] == [0.1170, 0.3969]
     assert [t.mode for t in ts] == [1, 0] and all(t.order == 1 for t in ts)
 

@@ -20,7 +20,7 @@ def test_ridge_checkpoints_closed_form(tmp_path):
     ck = tmp_path / "ck"
     ck.mkdir()
     gammas = [float(g) for g in np.geomspace(0.01, 1.0, 9)]
-    for g in gammas:  # the exact ridge minimiser of E + g ||w||^2 (DESIGN: no 1/2)
+    for g in gammas:  # the exact ridge minimiser of E + g ||w||^2 (no 1/2: docs/conventions.md)
         w = np.linalg.solve(A + g * np.eye(3), beta)
         torch.save({"weight": torch.tensor(w[None, :])}, ck / f"gamma_{g!r}.pt")
     net = lambda: torch.nn.Linear(3, 1, bias=False)

@@ -1,4 +1,4 @@
-"""Closed forms of theory.critical_point against DESIGN section 4's public numbers and the loss itself."""
+"""Closed forms of theory.critical_point against the public numbers of docs/theory.md and the loss itself."""
 
 import math
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from l2phase import theory
 from l2phase.theory import critical_point, critical_point_symbolic, optimal_solution, reduced_loss
 
-# DESIGN section 4, a = c = E[y^2] = 1: (D, gamma_c, b_c^2, ||w||_c, latent heat, spinodal)
+# docs/theory.md, a = c = E[y^2] = 1: (D, gamma_c, b_c^2, ||w||_c, latent heat, spinodal)
 TABLE = [
     (2, 0.396850, 0.629961, 0.500000, 1.889882, 0.472470),
     (3, 0.272166, 0.816497, 0.666667, 3.265986, 0.384900),
@@ -60,7 +60,7 @@ def test_orders_are_computed():
 
 
 def test_symbolic_depth_matches_design_formula():
-    # DESIGN's formulas typed in independently, compared at random points
+    # the documented formulas typed in independently, compared at random points
     sym = critical_point_symbolic(None)
     s = theory.SYMBOLS
     rng = np.random.default_rng(1)

@@ -21,7 +21,7 @@ def _random_stats(seed, d=3, k=None, noise=0.5):
 
 
 def _scalar_gamma_c_over_directions(A, beta, D, starts=40, seed=0):
-    """DESIGN section 4: gamma_c = max over unit u of the scalar gamma_c(u^T A u, u^T beta)."""
+    """docs/theory.md: gamma_c = max over unit u of the scalar gamma_c(u^T A u, u^T beta)."""
     n = D + 1
 
     def gc(u):
@@ -80,7 +80,7 @@ def test_ridge_branch_equals_scalar_formula_for_eigenvector_beta(seed, D):
 
 
 def test_whitened_cascade_public_numbers():
-    # DESIGN: whitened, s = (1.0, 0.4), D = 2: gamma = 0.1170 and 0.3969
+    # docs/theory.md: whitened, s = (1.0, 0.4), D = 2: gamma = 0.1170 and 0.3969
     B = np.diag([1.0, 0.4])
     ts = transitions(np.eye(2), B, 1.16 + 0.1, 2)
     assert [round(t.gamma_c, 4) for t in ts] == [0.1170, 0.3969]

@@ -1,4 +1,4 @@
-"""The sympy Ricci scalar (metric -> Christoffel -> Riemann) vs the closed form and DESIGN's toy values."""
+"""The sympy Ricci scalar (metric -> Christoffel -> Riemann) vs the closed form and the documented toy values."""
 
 from fractions import Fraction
 
@@ -56,7 +56,7 @@ g = sp.Symbol("gamma", nonnegative=True)
 
 
 def test_design_toy_values_depth_one():
-    # DESIGN section 5: scalar chain D = 1, a = c = 1
+    # docs/theory.md: scalar chain D = 1, a = c = 1
     assert sp.simplify(scalar_chain_curvature(1, "loss", "learning").R - 32 * g * (1 - g)) == 0
     assert sp.simplify(scalar_chain_curvature(1, "loss", "trivial").R - 8 * (g**2 - 1)) == 0
     RE = 8 * g * (2 - 3 * g) / (1 + 8 * g**2 * (1 - g)) ** 2
@@ -65,7 +65,7 @@ def test_design_toy_values_depth_one():
 
 
 def test_design_toy_values_depth_two_jump():
-    # DESIGN: scalar chain D = 2 at gamma_c: R_L jumps 15.119 (learning) vs 3.780 (trivial)
+    # docs/theory.md: scalar chain D = 2 at gamma_c: R_L jumps 15.119 (learning) vs 3.780 (trivial)
     learn = scalar_chain_curvature(2, "loss", "learning")
     b_c = sp.Rational(1, 2) ** sp.Rational(1, 3)  # ||w||_c = 1/2 = b_c^3
     assert float(learn.gamma.subs(learn.variable, b_c)) == pytest.approx(critical_point(2).gamma_c, rel=1e-12)

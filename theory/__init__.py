@@ -1,14 +1,15 @@
 """theory: exact results for L2 phase transitions, derived with sympy.
 
-Conventions (DESIGN section 3): depth D = number of hidden layers (n = D + 1 weight
+Conventions (docs/conventions.md): depth D = number of hidden layers (n = D + 1 weight
 matrices); loss L = E[(f(x)-y)^2] + gamma * sum_l ||W_l||_F^2 with no factor 1/2; torch's
 MSELoss(mean) + weight_decay lam means gamma = k lam / 2 for k outputs.
 
 Orders (computed by :func:`critical_point`, Ehrenfest): D = 1 second order, D >= 2 first
-order, D = 0 no transition.  Seed 001's first line and seed 000's v1 abstract state it
-reversed; the later version of seed 000 and seed 001's abstract body agree with this.
+order, D = 0 no transition.  Third-party summaries of Ziyin & Ueda
+(arXiv:2205.12510) and the v1 abstract of Ersoy & Wiesner (arXiv:2505.06597) state it
+reversed; Ziyin & Ueda's abstract itself and later versions of Ersoy & Wiesner's paper agree.
 
-Two-layer ReLU initialisation phase diagram (seed 002): :mod:`theory.init_scaling`
+Two-layer ReLU initialisation phase diagram (Luo et al., arXiv:2007.07497): :mod:`theory.init_scaling`
 (its coordinates are called gamma_energy / gamma_dynamic, never gamma).
 
 This package never imports torch or numba.
@@ -152,7 +153,7 @@ __all__ = [
     "check_gamma",
     "check_nonnegative",
     "check_positive",
-    "closed_form",
+    "critical_point",
     "critical_point_symbolic",
     "ehrenfest_order",
     "gamma_from_weight_decay",

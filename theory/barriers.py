@@ -1,8 +1,8 @@
 r"""Exact energy barriers of the metastable states of deep linear networks (D >= 2).
 
-Convention (DESIGN section 3): D hidden layers, n = D + 1 weight matrices, loss
+Convention (docs/conventions.md): D hidden layers, n = D + 1 weight matrices, loss
 E[(f(x) - y)^2] + gamma sum_l ||W_l||_F^2 (no 1/2).  One scalar mode (a = n^T A n,
-c = |E[x y]|) reduces to (DESIGN section 4), in the end-to-end norm t = ||w|| = b^n,
+c = |E[x y]|) reduces to (docs/theory.md), in the end-to-end norm t = ||w|| = b^n,
 
 .. math:: L(t) = a t^2 - 2 c t + E[y^2] + n \gamma t^{2/n}.
 

@@ -14,7 +14,7 @@ written in the end-to-end norm t = ||w|| = b^n (n = D + 1):
    minimum disappears above gamma_s.  Without a fold gamma_s = gamma_c.
 4. Order: Ehrenfest, from the derivatives of L* on both sides (:mod:`theory.order`).
 
-Results (a = c = E[y^2] = 1 reproduces DESIGN section 4's table):
+Results (a = c = E[y^2] = 1 reproduces the table of docs/theory.md):
 
 * D = 1: gamma_c = c for any A, second order, b*^2 = (c - gamma)/a, exponent 1.
 * D >= 2: b_c^n = (D-1)c/(D a), gamma_c = (c/D) [(D-1)c/(D a)]^{(D-1)/(D+1)}, first order,
@@ -22,8 +22,9 @@ Results (a = c = E[y^2] = 1 reproduces DESIGN section 4's table):
 * D = 0: ridge regression, no transition.
 
 Which depth gives which order is settled here by computation: D = 1 second order,
-D >= 2 first order.  Seed 001's first line and seed 000's v1 abstract state it the other
-way round; seed 001's abstract body and seed 000's later version agree with this.
+D >= 2 first order.  Third-party summaries of Ziyin & Ueda (arXiv:2205.12510)
+and the v1 abstract of Ersoy & Wiesner (arXiv:2505.06597) state it the other way round;
+Ziyin & Ueda's abstract itself and later versions of Ersoy & Wiesner's paper agree with this.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def critical_point_symbolic(depth: int | None = None) -> SymbolicCriticalPoint:
     ----------
     depth : int or None
         Number of hidden layers D, 0 <= D <= ``SYMBOLIC_MAX_DEPTH`` (12).  ``None`` derives
-        the D >= 2 branch with D a symbol (the first-order formulas, valid for any D).
+        the D >= 2 branch with D a symbol (the first-order formulas of docs/theory.md, valid for any D).
 
     Returns
     -------

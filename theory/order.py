@@ -12,8 +12,9 @@ Taylor coefficients of L*(gamma) on each side are exact sympy expressions; the o
 is the first k at which the two sides' k-th derivatives differ at gamma_c.
 
 Settled result (computed, not asserted, by :func:`theory.critical_point`): D = 1 gives
-a second-order transition, D >= 2 a first-order one, D = 0 none.  Beware: the first
-line of seed 001's abstract and seed 000's v1 abstract state it reversed.
+a second-order transition, D >= 2 a first-order one, D = 0 none.  Beware: third-party
+summaries of Ziyin & Ueda (arXiv:2205.12510) and the v1 abstract of Ersoy & Wiesner
+(arXiv:2505.06597) state it reversed.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ r"""Scalar (Ricci) curvature of a loss landscape, derived from the metric in sym
 The landscape of F: R^P -> R is the graph {(theta, F(theta))} in R^{P+1} with the induced
 metric g_ij = delta_ij + F_i F_j.  :func:`ricci_scalar_symbolic` computes its scalar
 curvature the long way (Christoffel symbols -> Riemann tensor -> Ricci tensor -> R, sign
-such that a sphere has R > 0); :func:`ricci_scalar_formula` is the closed form of DESIGN
-section 5 that the numerics and empirical layers evaluate,
+such that a sphere has R > 0); :func:`ricci_scalar_formula` is the closed form (docs/theory.md,
+landscape curvature) that the numerics and empirical layers evaluate,
 
 .. math::
 
@@ -90,7 +90,7 @@ def ricci_scalar_symbolic(F: sp.Expr, variables: Sequence[sp.Symbol], point: dic
 
 
 def ricci_scalar_formula(F: sp.Expr, variables: Sequence[sp.Symbol]) -> sp.Expr:
-    """The closed form of DESIGN section 5 in terms of G = grad F and H = Hessian F."""
+    """The closed form of the landscape curvature (docs/theory.md) in terms of G = grad F and H = Hessian F."""
     x = list(variables)
     G = sp.Matrix([sp.diff(F, v) for v in x])
     H = sp.hessian(F, x)

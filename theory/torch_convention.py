@@ -12,8 +12,8 @@ i.e. (lam/2)||theta||^2 to the objective.  torch therefore minimises
 
 ``AdamW`` decays the weights *decoupled* from the gradient (theta <- theta - lr*lam*theta);
 its stationary points coincide with those of the L2-regularised objective only when the
-Adam preconditioner is a multiple of the identity.  The mapping above is what DESIGN
-section 3 prescribes for it and is returned with that caveat.
+Adam preconditioner is a multiple of the identity.  The mapping above is what the
+conventions (docs/conventions.md) prescribe for it and is returned with that caveat.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ into accuracy regimes and lines them up with the curvature:
   (``theory.transitions``) and how far the detected transitions sit from it; and whether
   accuracy is at chance above the last transition.
 
-Conventions: DESIGN section 3 (L = E + gamma sum_l ||W_l||_F^2, D hidden layers; with
+Conventions (docs/conventions.md): (L = E + gamma sum_l ||W_l||_F^2, D hidden layers; with
 ``objective="cross_entropy"`` E is the mean softmax cross-entropy).
 """
 

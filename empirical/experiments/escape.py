@@ -16,7 +16,7 @@ scalar mode (a, c) of :mod:`theory.barriers`, whose barrier Delta L is exact.  T
 4. does the same for minibatch SGD, whose temperature is read off the gradient-noise
    covariance along the escape direction (:func:`run_sgd_escape`).
 
-Convention (DESIGN section 3): loss E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2, no 1/2;
+Convention (docs/conventions.md): loss E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2, no 1/2;
 temperatures are in units of that loss (stationary law exp(-L/T)).
 
 **Kramers-Langer with the rotation symmetry.**  A rank-1 balanced state with layer norm b

@@ -1,6 +1,6 @@
 r"""Hysteresis: warm-started gamma sweeps up (from a learning state) and down (from the origin).
 
-For a first-order transition (D >= 2, DESIGN section 4) the learning minimum survives,
+For a first-order transition (D >= 2, docs/theory.md) the learning minimum survives,
 metastable, above gamma_c up to the spinodal gamma_s, and the origin is a strict local
 minimum for every gamma > 0.  A sweep *up* that starts from a large initialisation and
 warm-starts each gamma from the previous solution therefore keeps learning mode k until
@@ -172,7 +172,7 @@ def hysteresis_loop(
     device=None,
     progress: Callable[[int], None] | None = None,
 ) -> HysteresisResult:
-    r"""Warm-started sweeps up and down in gamma (loss L_gamma of DESIGN section 3).
+    r"""Warm-started sweeps up and down in gamma (loss L_gamma of docs/conventions.md).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-r"""The measured initialisation phase diagram of two-layer ReLU nets (seed 002, Luo et al. 2021).
+r"""The measured initialisation phase diagram of two-layer ReLU nets (Luo et al., arXiv:2007.07497).
 
 For every grid point (gamma_energy, gamma_dynamic) (the paper's (gamma, gamma'); not the L2
 strength) and every width m, several seeds of the normalised model with kappa = m^-gamma_energy,
@@ -92,15 +92,25 @@ def consistency_checks(points: Sequence[dict], min_distance: float = SIGN_CHECK_
 class InitDiagramConfig:
     """Configuration of a measured diagram (defaults: the CPU gamma_dynamic = 0 cut).
 
-    gammas_energy, gammas_dynamic : the grid (paper's gamma, gamma').
-    widths, seeds : hidden widths m and seeds per point (draws shared across the grid).
-    data : a name of :func:`empirical.two_layer.two_layer_dataset`, or ``mnist:PATH``.
-    asi : antisymmetric initialisation; None = on for 1-D inputs, off otherwise.
-    tol, max_steps, step_factor : see :func:`empirical.two_layer.train_normalised`.
-    refine : rounds of adaptive refinement (one gamma_energy point added per row per round at
+    Attributes
+    ----------
+    gammas_energy, gammas_dynamic : tuple of float
+        The grid (Luo et al.'s gamma, gamma').
+    widths, seeds : tuple of int
+        Hidden widths m and seeds per point (draws shared across the grid).
+    data : str
+        A name of :func:`empirical.two_layer.two_layer_dataset`, or ``mnist:PATH``.
+    asi : bool or None
+        Antisymmetric initialisation; None = on for 1-D inputs, off otherwise.
+    tol, max_steps, step_factor
+        See :func:`empirical.two_layer.train_normalised`.
+    refine : int
+        Rounds of adaptive refinement (one gamma_energy point added per row per round at
         the estimated zero crossing, unless one lies within ``refine_min_gap``).
-    max_batch_elements : cap on rows x neurons x (n + d + 1) per batched training.
-    keep_neurons : neurons kept per run of the first seed for scatter plots (0: none).
+    max_batch_elements : int
+        Cap on rows x neurons x (n + d + 1) per batched training.
+    keep_neurons : int
+        Neurons kept per run of the first seed for scatter plots (0: none).
     """
 
     gammas_energy: tuple = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)

@@ -149,7 +149,7 @@ class VAESpec:
         return sum(math.prod(shape) for _, shape in self.blocks)
 
     def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Views of the blocks of ``theta`` (..., P), each (..., *shape)."""
+        """Views of the blocks of ``theta`` (..., P), each ``(..., *shape)``."""
         if theta.shape[-1] != self.n_params:
             raise InputError(f"theta must have last dimension P={self.n_params}, got {tuple(theta.shape)}")
         out, pos, lead = {}, 0, theta.shape[:-1]

@@ -19,7 +19,7 @@ with two output modes):
 
 Everything is returned as plain data (``results`` dict) and per-gamma tables; the
 report and plots are made from them (``l2phase/_cmd_validate.py``).  Conventions:
-DESIGN section 3 (L = E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2, D hidden layers).
+docs/conventions.md (L = E||f(x) - y||^2 + gamma sum_l ||W_l||_F^2, D hidden layers).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ class ValidationConfig:
 def theory_curves(data: Dataset, depth: int, gamma) -> dict[str, np.ndarray] | None:
     """Exact L*(gamma) and ||theta*||^2(gamma) for whitened data (A = a I), else None.
 
-    With A = a I the modes of beta decouple (DESIGN section 4): L* = E||y||^2 +
+    With A = a I the modes of beta decouple (docs/theory.md): L* = E||y||^2 +
     sum_k [L*_k - s_k^2/a], with L*_k the scalar global minimum for c = s_k.
     """
     A, beta, ey2 = data.stats()

@@ -1,4 +1,5 @@
-r"""Wide two-layer ReLU networks trained by full-batch GD from a scaled initialisation (seed 002).
+r"""Wide two-layer ReLU networks trained by full-batch GD from a scaled initialisation
+(Luo et al., arXiv:2007.07497).
 
 Model (Luo, Xu, Ma & Zhang 2021), bias counted in the input weights (x~ = (x, 1)):
 
@@ -9,7 +10,7 @@ Model (Luo, Xu, Ma & Zhang 2021), bias counted in the input weights (x~ = (x, 1)
 
 loss :math:`R_S=\frac1{2n}\sum_i (f(x_i)-y_i)^2` (the paper's; the authors' code's MSE
 without 1/2 is 2 R_S, so the code's tol 1e-6 is R_S < 5e-7 here).  This is the
-*unregularised* experiment of seed 002: no L2 term, and its (gamma, gamma') are the
+*unregularised* experiment of Luo et al.: no L2 term, and its (gamma, gamma') are the
 initialisation exponents ``gamma_energy``/``gamma_dynamic`` of :mod:`theory.init_scaling`,
 not the L2 strength.
 
