@@ -19,8 +19,13 @@ TIMING_KEYS = ("elapsed_s", "seconds")
 def run_killed(argv: list[str], out: Path, n_points: int, timeout: float = 300) -> int:
     """Start ``l2phase ARGV``, SIGKILL it once ``n_points`` point files exist under ``out/points``;
     return the number of point files it left."""
+    import torch
+
+    # the run's fingerprint holds torch's intra-op thread count (it sets the bits): the killed
+    # run uses this process's count, so the in-process --resume that follows matches it
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
     proc = subprocess.Popen([sys.executable, "-m", "l2phase", *argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, env=env)
     t0 = time.monotonic()
     try:
         while proc.poll() is None and time.monotonic() - t0 < timeout:
