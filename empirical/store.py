@@ -42,7 +42,7 @@ Example
 >>> d = tempfile.mkdtemp()
 >>> with RunStore.open(d, fingerprint={"config": {"n": 3}}) as store:
 ...     rec = store.save_point("demo", 0.1, {"gamma": 0.1, "loss": 2.5})
-...     store.write_text("report.md", "# demo\n")
+...     _ = store.write_text("report.md", "# demo\n")
 >>> with RunStore.open(d, fingerprint={"config": {"n": 3}}, resume=True) as store:
 ...     store.load_point("demo", 0.1).record["loss"]
 2.5

@@ -60,14 +60,17 @@ def _stats_mode(path: str) -> tuple[float, float, dict]:
 
     f = Path(path)
     if not f.is_file():
-        raise FileNotFoundError(f"--stats {path}: no such file")
-    if f.suffix == ".npz":
-        with np.load(f, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    elif f.suffix == ".json":
-        data = json.loads(f.read_text())
-    else:
+        raise InputError(f"--stats {path}: no such file")
+    if f.suffix not in (".npz", ".json"):
         raise InputError(f"--stats {path}: expected a .npz or .json file")
+    try:
+        if f.suffix == ".npz":
+            with np.load(f, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        else:
+            data = json.loads(f.read_text())
+    except Exception as exc:  # a damaged file is the user's input, never a crash
+        raise InputError(f"--stats {path}: cannot be read ({type(exc).__name__}: {exc})") from None
     try:
         A = np.atleast_2d(np.asarray(data["A"], dtype=float))
         beta = np.asarray(data["beta"], dtype=float)

@@ -16,16 +16,29 @@ from pathlib import Path
 TIMING_KEYS = ("elapsed_s", "seconds")
 
 
+def _env() -> dict:
+    """The run's fingerprint holds torch's intra-op thread count (it sets the bits): the killed
+    run and its --resume run as fresh processes with this process's count, the one the
+    in-process reference runs used, whatever a test earlier in the suite did."""
+    import torch
+
+    return dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
+
+
+def resume(argv: list[str], timeout: float = 600) -> int:
+    """``l2phase ARGV --resume`` in a fresh process, as :func:`run_killed` ran the killed one;
+    returns its exit status."""
+    proc = subprocess.run([sys.executable, "-m", "l2phase", *argv, "--resume"], capture_output=True, text=True,
+                          env=_env(), timeout=timeout)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode
+
+
 def run_killed(argv: list[str], out: Path, n_points: int, timeout: float = 300) -> int:
     """Start ``l2phase ARGV``, SIGKILL it once ``n_points`` point files exist under ``out/points``;
     return the number of point files it left."""
-    import torch
-
-    # the run's fingerprint holds torch's intra-op thread count (it sets the bits): the killed
-    # run uses this process's count, so the in-process --resume that follows matches it
-    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
     proc = subprocess.Popen([sys.executable, "-m", "l2phase", *argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=env)
+                            stderr=subprocess.PIPE, env=_env())
     t0 = time.monotonic()
     try:
         while proc.poll() is None and time.monotonic() - t0 < timeout:

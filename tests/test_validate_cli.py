@@ -57,7 +57,7 @@ def test_killed_validate_resumes_to_identical_results(quick_run, tmp_path):
     import os
     import stat
 
-    from resume_helpers import assert_same_outputs, damage_points, run_killed
+    from resume_helpers import assert_same_outputs, damage_points, resume, run_killed
 
     ref = quick_run[0]
     out = tmp_path / "killed"
@@ -65,7 +65,7 @@ def test_killed_validate_resumes_to_identical_results(quick_run, tmp_path):
     left = run_killed(argv, out, n_points=30)  # D = 1 sweep done, inside its refinement rounds
     assert left >= 30 and not (out / "report.md").exists()
     assert len(damage_points(out)) == 2
-    assert main(argv + ["--resume"]) == 0
+    assert resume(argv) == 0
     assert_same_outputs(ref, out)
     umask = os.umask(0)
     os.umask(umask)
