@@ -25,13 +25,21 @@ def _env() -> dict:
     return dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
 
 
-def resume(argv: list[str], timeout: float = 600) -> int:
-    """``l2phase ARGV --resume`` in a fresh process, as :func:`run_killed` ran the killed one;
-    returns its exit status."""
-    proc = subprocess.run([sys.executable, "-m", "l2phase", *argv, "--resume"], capture_output=True, text=True,
+def run_fresh(argv: list[str], timeout: float = 600) -> int:
+    """``l2phase ARGV`` in a fresh process with the environment of :func:`run_killed`; its exit status.
+
+    The uninterrupted reference, the killed run and the resume all run this way, so they share
+    torch's thread count (part of the fingerprint, and it sets the bits) whatever this process did.
+    """
+    proc = subprocess.run([sys.executable, "-m", "l2phase", *argv], capture_output=True, text=True,
                           env=_env(), timeout=timeout)
     assert proc.returncode in (0, 1), proc.stderr
     return proc.returncode
+
+
+def resume(argv: list[str], timeout: float = 600) -> int:
+    """``l2phase ARGV --resume`` in a fresh process (see :func:`run_fresh`)."""
+    return run_fresh([*argv, "--resume"], timeout)
 
 
 def run_killed(argv: list[str], out: Path, n_points: int, timeout: float = 300) -> int:

@@ -59,15 +59,16 @@ def test_init_diagram_writes_the_report_and_resumes(tmp_path, capsys):
     assert {p.name: p.stat().st_mtime_ns for p in (out / "points" / "diagram").iterdir()} == mtimes  # nothing retrained
     # killed with SIGKILL after the first (point, width) file, then a truncated and a doctored file: the
     # resumed run equals the uninterrupted one (a lost point is retrained in its original batch)
-    from resume_helpers import assert_same_outputs, damage_points, resume, run_killed
+    from resume_helpers import assert_same_outputs, damage_points, resume, run_fresh, run_killed
 
+    ref = tmp_path / "ref"
+    assert run_fresh([str(ref) if a == str(out) else str(a) for a in argv]) == 0
     out2 = tmp_path / "killed"
-    argv2 = [out2 if a == str(out) else a for a in argv]
-    argv2 = [str(a) for a in argv2]
+    argv2 = [str(out2) if a == str(out) else str(a) for a in argv]
     assert run_killed(argv2, out2, n_points=1) < 4
     damage_points(out2)
     assert resume(argv2) == 0
-    assert_same_outputs(out, out2)
+    assert_same_outputs(ref, out2)
 
 
 def test_init_diagram_report_when_no_run_converges(tmp_path, capsys):

@@ -195,9 +195,11 @@ def test_linear_vae_run_matches_theory_and_guards_resume(vae_run, tmp_path, caps
 
 
 def test_killed_sweep_resumes_to_identical_results(vae_run, tmp_path):
-    from resume_helpers import assert_same_outputs, damage_points, resume, run_killed
+    from resume_helpers import assert_same_outputs, damage_points, resume, run_fresh, run_killed
 
-    cfg, ref, _ = vae_run
+    cfg = vae_run[0]
+    ref = tmp_path / "ref"
+    assert run_fresh(["sweep", "--config", str(cfg), "--out", str(ref), "--no-progress"]) == 0
     out = tmp_path / "killed"
     argv = ["sweep", "--config", str(cfg), "--out", str(out), "--no-progress"]
     left = run_killed(argv, out, n_points=5)  # inside the second block of 4 betas
