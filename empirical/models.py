@@ -43,7 +43,6 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from l2phase.theory.checks import check_depth, check_int, check_memory

@@ -403,7 +403,6 @@ class ChangePointDetector:
         ymean = float(np.mean(yy))
         ystd = float(np.std(yy))
         self._ymean, self._ystd = ymean, ystd
-        p = self.degree + 1
         self._cps: list[ChangePoint] = []
         if ystd == 0.0 or n < 2 * self.min_size:
             self.breakpoints_ = []

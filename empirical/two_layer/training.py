@@ -542,7 +542,7 @@ def train_plain(
 
     Returns dict(rd_w, rd_a, final_loss, steps, converged, a, w) (first copy only for a, w).
     """
-    from torch.func import functional_call, jacrev  # noqa: F401  (jacrev used below)
+    from torch.func import jacrev
 
     alpha = check_positive(alpha, "alpha")
     beta1 = check_positive(beta1, "beta1")
