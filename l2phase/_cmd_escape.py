@@ -96,7 +96,7 @@ def run(args) -> int:
     kw = dict(depth=args.depth, a=a, c=c, gamma=args.gamma, start=args.start, width=args.width, seed=args.seed)
     cfg = EscapeConfig.quick(**kw) if args.quick else EscapeConfig(**kw)
     out = prepare_out_dir(args.out)
-    fingerprint = run_fingerprint("escape", dict(kw, a=a, c=c, quick=args.quick, sgd=args.sgd, grokking=args.grokking))
+    fingerprint = run_fingerprint("escape", dict(kw, quick=args.quick, sgd=args.sgd, grokking=args.grokking))
     with RunStore.open(out, fingerprint=fingerprint, command="escape") as store:
         res = run_escape(cfg)
         if stats_info:
