@@ -93,43 +93,59 @@ class TwoLayerRun:
 _BLOCK = 256  # neurons per block of the compiled trainer (its temporaries stay in L1)
 _njit = numba.njit(cache=True, error_model="numpy")
 
+# The compiled kernel keeps the neurons innermost (w is (D, N)) and works on blocks of
+# _BLOCK neurons through 1-D slices, so every inner loop is a unit-stride loop over neurons
+# that LLVM vectorises.  For D = 2 (scalar inputs with the bias: the default data) the
+# pre-activation x~_i . w_j is formed in registers inside those loops; for other D it goes
+# through one L1 row ``pre``.  The arithmetic (order of every sum included) is the same in
+# both, so the two paths give identical numbers.
+
 
 @_njit
-def _pre_block(X, w, j0, L, pre):
-    """pre[i, jj] = x~_i . w_(j0 + jj) for a block of L neurons (w is (D, N): neurons innermost)."""
-    n, D = X.shape
-    for i in range(n):
-        x0 = X[i, 0]
+def _pre_row(X, i, w, j0, L, pre):
+    """pre[jj] = x~_i . w_(j0 + jj) for a block of L neurons (the general-D path)."""
+    w0 = w[0, j0:j0 + L]
+    x0 = X[i, 0]
+    for jj in range(L):
+        pre[jj] = x0 * w0[jj]
+    for d in range(1, X.shape[1]):
+        wd = w[d, j0:j0 + L]
+        xd = X[i, d]
         for jj in range(L):
-            pre[i, jj] = x0 * w[0, j0 + jj]
-        for d in range(1, D):
-            xd = X[i, d]
+            pre[jj] += xd * wd[jj]
+
+
+@_njit
+def _add_block_output(X, a, w, j0, L, pre, lanes):
+    """lanes[i, jj] += a_j ReLU(x~_i . w_j) over a block: element-wise, so it vectorises (a
+    running sum over jj would not without fastmath); f_i = sum_jj lanes[i, jj] at the end."""
+    ab = a[j0:j0 + L]
+    two = X.shape[1] == 2
+    w0 = w[0, j0:j0 + L]
+    w1 = w[-1, j0:j0 + L]
+    for i in range(X.shape[0]):
+        li = lanes[i]
+        if two:
+            x0 = X[i, 0]
+            x1 = X[i, 1]
             for jj in range(L):
-                pre[i, jj] += xd * w[d, j0 + jj]
+                li[jj] += ab[jj] * max(x0 * w0[jj] + x1 * w1[jj], 0.0)
+        else:
+            _pre_row(X, i, w, j0, L, pre)
+            for jj in range(L):
+                li[jj] += ab[jj] * max(pre[jj], 0.0)
 
 
 @_njit
 def _forward_one(X, y, a, w, kappa):
     """f (n,) of one net (w (D, N)) and its loss R_S = (1/2n) sum (f - y)^2."""
-    n = X.shape[0]
     N = a.shape[0]
-    lanes = np.zeros((n, _BLOCK))
-    pre = np.empty((n, _BLOCK))
+    lanes = np.zeros((X.shape[0], _BLOCK))
+    pre = np.empty(_BLOCK)
     for j0 in range(0, N, _BLOCK):
-        L = min(_BLOCK, N - j0)
-        _pre_block(X, w, j0, L, pre)
-        _add_block_output(a, j0, L, pre, lanes)
+        _add_block_output(X, a, w, j0, min(_BLOCK, N - j0), pre, lanes)
     f = lanes.sum(axis=1)
     return f, _scale_and_loss(f, y, kappa)
-
-
-@_njit
-def _add_block_output(a, j0, L, pre, lanes):
-    """lanes[i, jj] += a_j ReLU(pre_ij) over a block: element-wise, so it vectorises (a
-    running sum over jj would not without fastmath); f_i = sum_jj lanes[i, jj] at the end."""
-    for i in range(lanes.shape[0]):
-        for jj in range(L):
-            lanes[i, jj] += a[j0 + jj] * max(pre[i, jj], 0.0)
 
 
 @_njit
@@ -143,127 +159,214 @@ def _scale_and_loss(f, y, kappa):
 
 
 @_njit
-def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, record_every):
+def _grad_block(X, e, w, j0, L, pre, ga, G):
+    """Per neuron of a block, without the factors kappa/n: ga_j = sum_i e_i ReLU(x~_i . w_j)
+    and G[d, j] = sum_i e_i 1[x~_i . w_j > 0] x~_id (sums in the order i = 0, 1, ...)."""
+    n, D = X.shape
+    ga[:L] = 0.0
+    G[:, :L] = 0.0
+    w0 = w[0, j0:j0 + L]
+    w1 = w[-1, j0:j0 + L]
+    for i in range(n):
+        ei = e[i]
+        if D == 2:
+            x0 = X[i, 0]
+            x1 = X[i, 1]
+            g0 = G[0]
+            g1 = G[1]
+            for jj in range(L):
+                p = x0 * w0[jj] + x1 * w1[jj]
+                em = ei if p > 0.0 else 0.0  # e_i 1[w.x_i > 0]
+                ga[jj] += em * p
+                g0[jj] += em * x0
+                g1[jj] += em * x1
+        else:
+            _pre_row(X, i, w, j0, L, pre)
+            for jj in range(L):
+                p = pre[jj]
+                ga[jj] += (ei if p > 0.0 else 0.0) * p
+            for d in range(D):
+                gd = G[d]
+                xd = X[i, d]
+                for jj in range(L):
+                    gd[jj] += (ei if pre[jj] > 0.0 else 0.0) * xd
+
+
+@_njit
+def _step_size(X, e, a, w, kappa, kp, c):
+    """eta = c / (lambda_GN + lambda_res) of one net: the top eigenvalue of the mobility-weighted
+    Gauss-Newton Gram K = (kappa^2/n) [A^T A / kp + kp (M^T diag(a^2) M) * (X~ X~^T)] (A the
+    activations, M the masks) plus lambda_res = kappa max_j ||(1/n) sum_i e_i 1[w_j.x_i > 0] x~_i||.
+    One pass over the neurons, by blocks, every sum element-wise over the neurons of a block."""
+    n, D = X.shape
+    N = a.shape[0]
+    gram = X @ X.T
+    act = np.empty((n, _BLOCK))
+    msk = np.empty((n, _BLOCK))
+    acc = np.empty(_BLOCK)
+    g2 = np.empty(_BLOCK)
+    Klanes = np.zeros((n, n, _BLOCK))
+    lam_res = 0.0
+    for j0 in range(0, N, _BLOCK):
+        L = min(_BLOCK, N - j0)
+        for i in range(n):
+            _pre_row(X, i, w, j0, L, act[i])
+            ai = act[i]
+            mi = msk[i]
+            for jj in range(L):
+                mi[jj] = 1.0 if ai[jj] > 0.0 else 0.0
+                ai[jj] = max(ai[jj], 0.0)
+        g2[:L] = 0.0
+        for d in range(D):
+            acc[:L] = 0.0
+            for i in range(n):
+                ei = e[i]
+                xd = X[i, d]
+                mi = msk[i]
+                for jj in range(L):
+                    acc[jj] += ei * mi[jj] * xd
+            for jj in range(L):
+                g2[jj] += (acc[jj] / n) ** 2
+        for jj in range(L):
+            lam_res = max(lam_res, g2[jj])
+        ab = a[j0:j0 + L]
+        for i in range(n):
+            for i2 in range(i, n):
+                gi = gram[i, i2] * kp * kp
+                kl = Klanes[i, i2]
+                ai, ai2 = act[i], act[i2]
+                mi, mi2 = msk[i], msk[i2]
+                for jj in range(L):
+                    aj = ab[jj]
+                    kl[jj] += ai[jj] * ai2[jj] + aj * aj * mi[jj] * mi2[jj] * gi
+    K = np.zeros((n, n))
+    for i in range(n):
+        for i2 in range(i, n):
+            K[i, i2] = Klanes[i, i2].sum() / kp
+            K[i2, i] = K[i, i2]
+    K *= kappa * kappa / n
+    return c / (np.linalg.eigvalsh(K)[-1] + kappa * np.sqrt(lam_res))
+
+
+@_njit
+def _sq_dist(w, w0):
+    """sum (w[:, :m] - w0)^2 over the first m = w0.shape[1] neurons (w, w0 (D, .))."""
+    acc = 0.0
+    for d in range(w0.shape[0]):
+        for j in range(w0.shape[1]):
+            acc += (w[d, j] - w0[d, j]) ** 2
+    return acc
+
+
+@_njit
+def _step_pass(X, y, e, a, w, kappa, cw, ca, pre, ga, G, lanes, save_a, save_w):
+    """One GD step of one net, in one pass over the neurons by blocks: each block's gradient,
+    update and its share of the next forward pass while the block is in cache.  With a
+    non-empty ``save_a`` the parameters before the step are written there (and to ``save_w``).
+    Returns (f, loss) after the step."""
+    N = a.shape[0]
+    save = save_a.shape[0] > 0
+    lanes[:, :] = 0.0
+    for j0 in range(0, N, _BLOCK):
+        L = min(_BLOCK, N - j0)
+        _grad_block(X, e, w, j0, L, pre, ga, G)
+        ab = a[j0:j0 + L]
+        for d in range(X.shape[1]):
+            wd = w[d, j0:j0 + L]
+            gd = G[d]
+            if save:
+                save_w[d, j0:j0 + L] = wd
+            for jj in range(L):
+                wd[jj] -= cw * ab[jj] * gd[jj]  # a before its update
+        if save:
+            save_a[j0:j0 + L] = ab
+        for jj in range(L):
+            ab[jj] -= ca * ga[jj]
+        _add_block_output(X, a, w, j0, L, pre, lanes)
+    f = lanes.sum(axis=1)
+    return f, _scale_and_loss(f, y, kappa)
+
+
+_CHECKPOINT = 8  # steps between saved copies of (a, w) for undoing a rejected step (see _gd_run)
+
+
+@_njit
+def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, record_every, checkpoint_every):
     """Mobility-weighted GD of one normalised net, in place on a (N,), w (D, N) (neurons innermost).
 
     The rules of :func:`train_normalised` for one row: eta = c / (lambda_GN + lambda_res)
     every ``eta_every`` steps, a rise of the loss undoes the step and halves c, stop at
     R_S < tol, ``max_steps`` or c < step_factor 2^-40; RD of the first m = w0.shape[1]
-    neurons recorded every ``record_every`` iterations.  One pass over the neurons per step,
-    by blocks of ``_BLOCK`` (branch-free, vectorised over neurons), computes each neuron's
-    gradient, saves and updates it, and accumulates the next forward pass.
-    Returns (status 0 converged / 1 max_steps / 2 step_size_underflow, steps, loss, rd_max).
+    neurons recorded every ``record_every`` iterations.  Each step is one pass over the
+    neurons (:func:`_step_pass`).  Undoing without a copy per step: every
+    ``checkpoint_every`` steps the pass also saves the parameters it is about to update, the
+    step sizes since then are kept, and a rejected step is undone by going back to that copy
+    and replaying the accepted steps after it (the same operations, so the same numbers).
+    Returns (status 0 converged / 1 max_steps / 2 step_size_underflow, steps, loss, rd_max,
+    rejected steps).
     """
     n, D = X.shape
-    N = a.shape[0]
     m = w0.shape[1]
-    gram = X @ X.T
-    prev_a = a.copy()
-    prev_w = w.copy()
+    ck_a = a.copy()  # the parameters before the step etas[0]
+    ck_w = w.copy()
+    etas = np.empty(checkpoint_every)
+    n_hist = 0
+    no_a = np.empty(0)
+    no_w = np.empty((D, 0))
     w0n = np.sqrt((w0 * w0).sum())
     f, loss = _forward_one(X, y, a, w, kappa)
     prev_loss = np.inf
     c = step_factor
     steps = 0
+    rejected = 0
     it = 0
     since = eta_every
     rd_max = 0.0
     eta = 0.0
     e = np.zeros(n)
-    pre = np.empty((n, _BLOCK))
-    msk = np.empty((n, _BLOCK))
+    pre = np.empty(_BLOCK)
     G = np.empty((D, _BLOCK))
     ga = np.empty(_BLOCK)
+    lanes = np.empty((n, _BLOCK))
     while True:
         if not loss <= prev_loss:  # a rise (or NaN): undo the last step, halve c
-            a[:] = prev_a
-            w[:, :] = prev_w
+            a[:] = ck_a
+            w[:, :] = ck_w
+            n_hist -= 1
+            f, loss = _forward_one(X, y, a, w, kappa)
+            for h in range(n_hist):
+                for i in range(n):
+                    e[i] = f[i] - y[i]
+                f, loss = _step_pass(X, y, e, a, w, kappa, etas[h] * kp * kappa / n, etas[h] / kp * kappa / n,
+                                     pre, ga, G, lanes, no_a, no_w)
             c /= 2
             steps -= 1
+            rejected += 1
             since = eta_every
-            f, loss = _forward_one(X, y, a, w, kappa)
         if c < step_factor * 2.0 ** -40:
-            return 2, steps, loss, rd_max
+            return 2, steps, loss, rd_max, rejected
         if loss < tol:
-            return 0, steps, loss, rd_max
+            return 0, steps, loss, rd_max, rejected
         if steps >= max_steps:
-            return 1, steps, loss, rd_max
+            return 1, steps, loss, rd_max, rejected
         if it % record_every == 0:
-            acc = 0.0
-            for d in range(D):
-                for j in range(m):
-                    acc += (w[d, j] - w0[d, j]) ** 2
-            rd_max = max(rd_max, np.sqrt(acc) / w0n)
+            rd_max = max(rd_max, np.sqrt(_sq_dist(w, w0)) / w0n)
         for i in range(n):
             e[i] = f[i] - y[i]
-        if since >= eta_every:  # eta = c / (lambda_GN + lambda_res), one extra pass
-            K = np.zeros((n, n))
-            Klanes = np.zeros((n, n, _BLOCK))  # element-wise partial sums (vectorise)
-            lam_res = 0.0
-            for j0 in range(0, N, _BLOCK):
-                L = min(_BLOCK, N - j0)
-                _pre_block(X, w, j0, L, pre)
-                for i in range(n):
-                    for jj in range(L):
-                        msk[i, jj] = 1.0 if pre[i, jj] > 0.0 else 0.0
-                        pre[i, jj] = max(pre[i, jj], 0.0)
-                for jj in range(L):
-                    g2 = 0.0
-                    for d in range(D):
-                        acc = 0.0
-                        for i in range(n):
-                            acc += e[i] * msk[i, jj] * X[i, d]
-                        g2 += (acc / n) ** 2
-                    lam_res = max(lam_res, g2)
-                for i in range(n):
-                    for i2 in range(i, n):
-                        gi = gram[i, i2] * kp * kp
-                        for jj in range(L):
-                            aj = a[j0 + jj]
-                            Klanes[i, i2, jj] += pre[i, jj] * pre[i2, jj] + aj * aj * msk[i, jj] * msk[i2, jj] * gi
-            for i in range(n):
-                for i2 in range(i, n):
-                    K[i, i2] = Klanes[i, i2].sum() / kp
-                    K[i2, i] = K[i, i2]
-            K *= kappa * kappa / n
-            eta = c / (np.linalg.eigvalsh(K)[-1] + kappa * np.sqrt(lam_res))
+        if since >= eta_every:
+            eta = _step_size(X, e, a, w, kappa, kp, c)
             since = 0
         since += 1
         prev_loss = loss
         cw = eta * kp * kappa / n
         ca = eta / kp * kappa / n
-        lanes = np.zeros((n, _BLOCK))
-        for j0 in range(0, N, _BLOCK):
-            L = min(_BLOCK, N - j0)
-            _pre_block(X, w, j0, L, pre)
-            for jj in range(L):
-                ga[jj] = 0.0
-            for d in range(D):
-                for jj in range(L):
-                    G[d, jj] = 0.0
-            for i in range(n):
-                ei = e[i]
-                for jj in range(L):
-                    p = pre[i, jj]
-                    em = ei if p > 0.0 else 0.0  # e_i 1[w.x_i > 0]
-                    ga[jj] += em * p
-                for d in range(D):
-                    xd = X[i, d]
-                    for jj in range(L):
-                        G[d, jj] += (ei if pre[i, jj] > 0.0 else 0.0) * xd
-            for d in range(D):
-                for jj in range(L):
-                    j = j0 + jj
-                    prev_w[d, j] = w[d, j]
-                    w[d, j] -= cw * a[j] * G[d, jj]  # a before its update
-            for jj in range(L):
-                j = j0 + jj
-                prev_a[j] = a[j]
-                a[j] -= ca * ga[jj]
-            _pre_block(X, w, j0, L, pre)  # the next forward pass, while the block is in cache
-            _add_block_output(a, j0, L, pre, lanes)
-        f = lanes.sum(axis=1)
-        loss = _scale_and_loss(f, y, kappa)
+        if n_hist == checkpoint_every:  # a new checkpoint: this pass saves what it updates
+            f, loss = _step_pass(X, y, e, a, w, kappa, cw, ca, pre, ga, G, lanes, ck_a, ck_w)
+            n_hist = 0
+        else:
+            f, loss = _step_pass(X, y, e, a, w, kappa, cw, ca, pre, ga, G, lanes, no_a, no_w)
+        etas[n_hist] = eta
+        n_hist += 1
         steps += 1
         it += 1
 
@@ -366,16 +469,18 @@ def train_normalised(
             za, zw = initial_draws(m, data.in_dim, s)
             a = np.concatenate([za, -za]) if asi else za.copy()
             w = np.ascontiguousarray(np.concatenate([zw, zw]).T if asi else zw.T)  # (D, N)
-            code, st, fl, rmax = _gd_run(Xn, yn, a, w, np.ascontiguousarray(zw.T), float(kap[r]), float(kpp[r]),
-                                         tol, max_steps, step_factor, eta_every, record_every)
+            w0 = np.ascontiguousarray(zw.T)
+            code, st, fl, rmax, _ = _gd_run(Xn, yn, a, w, w0, float(kap[r]), float(kpp[r]), tol, max_steps,
+                                            step_factor, eta_every, record_every, _CHECKPOINT)
+            # norms by the compiled loop: BLAS dot wakes its thread pool, which costs ms on a busy machine
+            rdw = float(np.sqrt(_sq_dist(w, w0) / _sq_dist(w0, 0 * w0)))
             w = w.T
-            rdw = float(np.linalg.norm(w[:m] - zw) / np.linalg.norm(zw))
             status.append(codes[code])
             steps.append(st)
             final_loss.append(fl)
             rd.append(rdw)
             rd_max.append(max(rmax, rdw))
-            rd_a.append(float(np.linalg.norm(a[:m] - za) / np.linalg.norm(za)))
+            rd_a.append(float(np.sqrt(_sq_dist(a[None, :], za[None, :]) / _sq_dist(za[None, :], 0 * za[None, :]))))
             a_np.append(a[:m])
             w_np.append(w[:m])
             a0_np.append(za)
