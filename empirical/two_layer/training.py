@@ -169,17 +169,20 @@ def _grad_block(X, e, w, j0, L, pre, ga, G):
     w1 = w[-1, j0:j0 + L]
     for i in range(n):
         ei = e[i]
-        if D == 2:
+        if D == 2:  # pre holds e_i 1[w.x_i > 0]; one accumulator per loop (more would not vectorise)
             x0 = X[i, 0]
             x1 = X[i, 1]
             g0 = G[0]
             g1 = G[1]
             for jj in range(L):
                 p = x0 * w0[jj] + x1 * w1[jj]
-                em = ei if p > 0.0 else 0.0  # e_i 1[w.x_i > 0]
+                em = ei if p > 0.0 else 0.0
+                pre[jj] = em
                 ga[jj] += em * p
-                g0[jj] += em * x0
-                g1[jj] += em * x1
+            for jj in range(L):
+                g0[jj] += pre[jj] * x0
+            for jj in range(L):
+                g1[jj] += pre[jj] * x1
         else:
             _pre_row(X, i, w, j0, L, pre)
             for jj in range(L):
@@ -307,10 +310,10 @@ def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, r
     """
     n, D = X.shape
     m = w0.shape[1]
-    ck_a = a.copy()  # the parameters before the step etas[0]
-    ck_w = w.copy()
+    ck_a = np.empty_like(a)  # the parameters before the step etas[0], saved by the first pass
+    ck_w = np.empty_like(w)
     etas = np.empty(checkpoint_every)
-    n_hist = 0
+    n_hist = checkpoint_every
     no_a = np.empty(0)
     no_w = np.empty((D, 0))
     w0n = np.sqrt((w0 * w0).sum())
@@ -468,8 +471,8 @@ def train_normalised(
         for r, (m, s) in enumerate(zip(widths, seeds)):
             za, zw = initial_draws(m, data.in_dim, s)
             a = np.concatenate([za, -za]) if asi else za.copy()
-            w = np.ascontiguousarray(np.concatenate([zw, zw]).T if asi else zw.T)  # (D, N)
             w0 = np.ascontiguousarray(zw.T)
+            w = np.concatenate([w0, w0], axis=1) if asi else w0.copy()  # (D, N): neurons innermost
             code, st, fl, rmax, _ = _gd_run(Xn, yn, a, w, w0, float(kap[r]), float(kpp[r]), tol, max_steps,
                                             step_factor, eta_every, record_every, _CHECKPOINT)
             # norms by the compiled loop: BLAS dot wakes its thread pool, which costs ms on a busy machine
