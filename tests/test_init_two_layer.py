@@ -13,6 +13,7 @@ import torch
 
 from l2phase.empirical.experiments.init_diagram import InitDiagramConfig, boundary_crossing, fit_rd_slope, run_init_diagram
 from l2phase.empirical.two_layer import (
+    angle_amplitude,
     condensation_metrics,
     cosine_similarity_matrix,
     effective_orientations,
@@ -32,12 +33,16 @@ def test_normalised_trainer_equals_plain_trainer(g, gp, b1e):
     al, b1, b2 = s.scales(m)
     plain = train_plain(Q4, al, b1, b2, m, seed=3)
     k, kp = s.kappa(m)
-    norm = train_normalised(Q4, [k], [kp], [m], [3])[0]
+    norm = train_normalised(Q4, [k], [kp], [m], [3], keep_neurons=m)[0]
     assert plain["converged"] and norm.converged
     # same draws, same GD up to rounding: float64 trajectories agree to ~1e-13 relative
     assert norm.rd_w == pytest.approx(plain["rd_w"], rel=1e-9)
     assert norm.rd_a == pytest.approx(plain["rd_a"], rel=1e-9)
     assert norm.steps == plain["steps"]
+    # neuron by neuron: orientation and amplitude |a| ||w|| = beta1 beta2 |a_bar| ||w_bar|| of every final neuron
+    orient, amp = angle_amplitude(plain["a"], plain["w"])
+    np.testing.assert_allclose(norm.neurons["orientation_final"], orient, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(norm.neurons["amplitude_final"] * b1 * b2, amp, rtol=1e-9)
 
 
 def test_padding_over_widths_is_inert_and_asi_starts_at_zero():
@@ -186,3 +191,18 @@ def test_compiled_kernel_equals_stacked_torch_trainer():
             assert ra.final_loss == pytest.approx(rb.final_loss, rel=1e-6, abs=1e-15)
     with pytest.raises(ValueError, match="kernel"):
         train_normalised(Q4, [0.1], [1.0], [10], [0], kernel="fast")
+
+
+@pytest.mark.skipif(__import__("numba").config.DISABLE_JIT, reason="the compiled kernel is too slow uncompiled")
+def test_compiled_kernel_general_input_dimension_with_rejected_steps():
+    # 2-D inputs (D = 3: the kernel's general path, not its D = 2 registers) and a large step
+    # factor, so that steps are rejected and undone (the kernel by replay from a checkpoint, the
+    # stacked torch trainer from a copy made every step): same step counts, same RD and loss
+    d = two_layer_dataset("teacher2d")
+    k, kp, m, s = [0.05, 300 ** -1.25], [1.0, 2.0], [40, 300], [1, 2]
+    a = train_normalised(d, k, kp, m, s, kernel="numba", step_factor=3.0, max_steps=1500)
+    b = train_normalised(d, k, kp, m, s, kernel="torch", step_factor=3.0, max_steps=1500)
+    for ra, rb in zip(a, b):
+        assert ra.status == rb.status and ra.steps == rb.steps
+        assert ra.rd_w == pytest.approx(rb.rd_w, rel=1e-9) and ra.rd_w_max == pytest.approx(rb.rd_w_max, rel=1e-9)
+        assert ra.final_loss == pytest.approx(rb.final_loss, rel=1e-9)
