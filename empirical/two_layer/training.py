@@ -427,10 +427,14 @@ def train_normalised(
         float32 on CUDA).
     kernel : "auto", "numba" or "torch".  "numba" (what "auto" takes for float64 on CPU) trains
         the rows one after another in a compiled loop that makes one pass over the neurons per
-        step (gradient, saved copy, update and the next forward pass fused), so a step moves
-        ~9 numbers per neuron through memory; "torch" (any device) trains all rows at once in
-        stacked (rows, neurons, samples) tensors.  Both follow the same rules per row (eta,
-        rejections and RD records of one row never depend on the others), and agree to rounding.
+        step (gradient, update and the next forward pass fused, by blocks of neurons held in
+        cache, every inner loop vectorised over the neurons), so a step reads and writes the 2 + D
+        numbers of each neuron once; a rejected step is undone from a copy saved every 8 steps by
+        replaying the accepted steps since (bit-identical to a copy per step, at an eighth of
+        its cost); "torch" (any device) trains all rows at once in stacked (rows, neurons,
+        samples) tensors, copying the parameters every step.  Both follow the same rules per row
+        (eta, rejections and RD records of one row never depend on the others), and agree to
+        rounding.
 
     Returns
     -------
