@@ -82,7 +82,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--widths", default=None)
-    ap.add_argument("--steps", type=int, default=200, help="steps per net (fewer at large widths: <= 2e7 / m)")
+    ap.add_argument("--steps", type=int, default=200, help="steps per net (fewer at large widths: <= 1e8 / m)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--kernels", default=None, help="comma-separated train_normalised kernels (default numba,torch on CPU)")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
@@ -99,7 +99,7 @@ def main():
     print(f"{'width':>8s} {'steps':>6s} " + " ".join(f"{'kernel ' + k + ' net-steps/s':>26s}" for k in kernels)
           + f" {'nn.Module loop':>15s} " + " ".join(f"{k + ' / loop':>13s}" for k in kernels))
     for m in widths:
-        steps = max(5, min(args.steps, int(2e7 / m)))
+        steps = max(5, min(args.steps, int(1e8 / m)))
         for kn in kernels:  # warm-up (compilation, allocator)
             bench_batched(data, min(m, 1000), 3, args.device, kn, n_nets=2)
         res = {k: [] for k in kernels + ("loop",)}
