@@ -31,7 +31,10 @@ def test_normalised_trainer_equals_plain_trainer(g, gp, b1e):
     m = 150
     s = InitScaling.from_coordinates(g, gp, beta1_exp=b1e)
     al, b1, b2 = s.scales(m)
-    plain = train_plain(Q4, al, b1, b2, m, seed=3)
+    from l2phase.empirical import torch_threads
+
+    with torch_threads(1):  # small tensors: a second (spinning) thread only costs on a busy machine
+        plain = train_plain(Q4, al, b1, b2, m, seed=3)
     k, kp = s.kappa(m)
     norm = train_normalised(Q4, [k], [kp], [m], [3], keep_neurons=m)[0]
     assert plain["converged"] and norm.converged
@@ -181,10 +184,13 @@ def test_compiled_kernel_equals_stacked_torch_trainer():
     # the CPU kernel (one net at a time, fused pass) and the stacked torch tensors (the GPU
     # path) follow the same per-row rules: same step counts, RD to rounding, with rejected
     # steps (large step_factor) and rows of different widths in one torch batch
+    from l2phase.empirical import torch_threads
+
     k, kp, m, s = [0.05, 300 ** -1.25], [1.0, 2.0], [40, 300], [1, 2]
     for sf in (0.5, 3.0):
         a = train_normalised(Q4, k, kp, m, s, kernel="numba", step_factor=sf, max_steps=3000)
-        b = train_normalised(Q4, k, kp, m, s, kernel="torch", step_factor=sf, max_steps=3000)
+        with torch_threads(1):  # as above: small tensors
+            b = train_normalised(Q4, k, kp, m, s, kernel="torch", step_factor=sf, max_steps=3000)
         for ra, rb in zip(a, b):
             assert ra.status == rb.status and ra.steps == rb.steps
             assert ra.rd_w == pytest.approx(rb.rd_w, rel=1e-9) and ra.rd_w_max == pytest.approx(rb.rd_w_max, rel=1e-9)
