@@ -514,12 +514,26 @@ class RunStore:
         stem = f"points/{group}/{point_file_stem(key)}"
         return stem + ".json", stem + ".npz"
 
+    def claim_points(self, group: str, keys: Sequence[Any], *, arrays: bool = False) -> None:
+        """List the point files of ``keys`` (and their ``.npz`` with ``arrays``) as the run's own,
+        with one marker write for all of them.
+
+        Call it once per work unit before its points are saved: :meth:`save_point` then
+        finds its names listed and writes no marker (one marker write per unit instead of
+        one per point).  Claiming a point that is never written is harmless (a later fresh
+        run skips the missing file); ownership is still recorded before any file exists.
+        """
+        names = [n for k in keys for n in self._point_names(group, k)[: 2 if arrays else 1]]
+        self._claim(*names)
+
     def save_point(self, group: str, key: Any, record: Mapping[str, Any],
                    arrays: Mapping[str, np.ndarray] | None = None) -> dict:
         """Write one finished point (record: plain data; arrays: numeric, optional) atomically.
 
         Returns the record as it reads back (a JSON round trip: tuples as lists, numpy
         scalars as Python numbers), so a fresh run and a resumed one hold the same values.
+        The marker is rewritten only for names not yet listed (:meth:`claim_points` lists a
+        whole work unit at once).
         """
         jname, zname = self._point_names(group, key)
         rec = json_ready(dict(record), keep_nonfinite=True)
