@@ -195,15 +195,16 @@ def test_linear_vae_run_matches_theory_and_guards_resume(vae_run, tmp_path, caps
 
 
 def test_killed_sweep_resumes_to_identical_results(vae_run, tmp_path):
-    from resume_helpers import assert_same_outputs, damage_points, resume, run_fresh, run_killed
+    from resume_helpers import assert_same_outputs, damage_points, resume, run_fresh, run_killed_at
 
     cfg = vae_run[0]
     ref = tmp_path / "ref"
     assert run_fresh(["sweep", "--config", str(cfg), "--out", str(ref), "--no-progress"]) == 0
     out = tmp_path / "killed"
     argv = ["sweep", "--config", str(cfg), "--out", str(out), "--no-progress"]
-    left = run_killed(argv, out, n_points=5)  # inside the second block of 4 betas
-    assert 5 <= left < 14 and not (out / "report.md").exists()
+    # killed at the first point file (inside the first block of 4 betas), then its resume inside the third block
+    left = run_killed_at(argv, out, [1, 9])
+    assert 1 <= left[0] < 9 <= left[1] < 14 and not (out / "report.md").exists()
     assert len(damage_points(out)) == 2
     assert resume(argv) == 0
     assert_same_outputs(ref, out)
