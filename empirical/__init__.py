@@ -6,7 +6,7 @@ networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.
 """
 
 from .experiments.accuracy_regimes import CURVE_SIGNALS, accuracy_regimes, classification_metrics
-from .curve_verdict import read_data_stats, table_verdicts, verdict_with_controls
+from .curve_verdict import read_data_stats, table_verdicts
 from .scan import ModuleSpec, ScanResult, load_model_factory, scan, scan_checkpoints, write_scan_outputs
 from .transition_matching import (
     KIND_OF_ORDER,
@@ -120,10 +120,11 @@ from .training import OPTIMIZERS, TrainConfig, TrainResult, train_batched
 from .experiments.vae import (VAE_ACTIVATIONS, VAESpec, VAESweepConfig, collapse_analysis, collapse_checks, sweep_beta,
                               theory_collapse_thresholds)
 from .experiments.validation import SIGNALS, ValidationConfig, run_validation, theory_curves
-from .verdicts import SignalRule, SignalVerdict, Verdict, expected_kind, judge, judge_signal
+from .verdicts import (PredictionCheck, SignalRule, SignalVerdict, Verdict, expected_kind, judge, judge_signal,
+                       rule_for_column)
 
 __all__ = [
-    "read_data_stats", "table_verdicts", "verdict_with_controls",
+    "read_data_stats", "table_verdicts",
     "ModuleSpec", "ScanResult", "scan", "scan_checkpoints", "load_model_factory", "write_scan_outputs",
     "CURVE_SIGNALS", "accuracy_regimes", "classification_metrics", "classification_split", "MNIST_ENV",
     "resolve_mnist_path", "synthetic_autoencoder", "VAE_ACTIVATIONS", "VAESpec", "VAESweepConfig", "collapse_analysis", "collapse_checks", "sweep_beta",
@@ -149,7 +150,8 @@ __all__ = [
     "read_idx", "refine_sweep", "run_validation", "sweep_gamma", "synthetic_teacher", "theory_curves",
     "train_batched", "tf32_disabled", "torch_threads",
     # verdicts with negative controls
-    "SignalRule", "SignalVerdict", "Verdict", "expected_kind", "judge", "judge_signal",
+    "SignalRule", "SignalVerdict", "Verdict", "expected_kind", "judge", "judge_signal", "PredictionCheck",
+    "rule_for_column",
     "RAW_SOURCES", "Preprocessing", "load_raw",
     # metastability and escape
     "LinearLandscape", "MinimumEnergyPath", "string_method", "FirstPassage", "langevin_escape", "sgd_escape",

@@ -1,74 +1,25 @@
-"""Verdict of detected change points against predicted transitions, with negative controls.
+"""Verdict of a logged table's change points against the exact theory (``changepoints --theory``).
 
-The rule is ``validate``'s: a curve confirms the theory when every predicted transition
-is matched (location within the detection interval widened by ``rtol * gamma_c``, kind
-jump <-> first order, kink <-> second order; :func:`match_transitions`) and no detected
-change point is left unmatched.  A verdict is only worth something if it can fail, so
-the same rule is run on negative controls that must be rejected:
-
-* every prediction moved by ``+shift`` and by ``-shift`` tolerances (one at a time),
-* every prediction with the other order (first <-> second).
-
-``CONFIRMED`` needs the real check to pass and every control to be rejected;
-``NOT CONFIRMED`` when the real check fails; ``INCONCLUSIVE`` when it passes but a
-control passes too (the intervals are too wide to tell the prediction from a wrong one).
+The table's columns go through :func:`l2phase.empirical.verdicts.judge`, with the rules
+and negative controls of ``validate``: each column has a :class:`SignalRule`
+(:func:`~l2phase.empirical.verdicts.rule_for_column`: a sweep's ``loss`` is L*, level 0;
+``accuracy`` is never testable; any other column is level 1, a smooth function of the
+minimiser such as ||theta||^2 or a Ricci scalar), a prediction is matched when gamma_c
+lies in a change point's interval widened by ``rtol * gamma_c``, that interval is located
+to ``rtol`` and its kind is the one the order implies; and the same rules must reject
+every negative control (each prediction moved by +-3 tolerances, each order swapped).
+CONFIRMED needs no column to fail, one to pass and every control to be rejected.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any, Mapping
 
 from l2phase.theory.checks import InputError
 
-from .transition_matching import PredictedTransition, match_transitions
+from .verdicts import CONTROL_FACTOR, SignalRule, judge, rule_for_column
 
-__all__ = ["verdict_with_controls", "read_data_stats", "table_verdicts"]
-
-
-def _passes(predicted, detected, rtol) -> tuple[bool, list, list]:
-    matches, extra = match_transitions(predicted, detected, rtol=rtol)
-    return all(m.confirmed for m in matches) and not extra, matches, extra
-
-
-def verdict_with_controls(
-    predicted: Sequence[PredictedTransition],
-    detected: Sequence,
-    *,
-    rtol: float = 1e-2,
-    shift: float = 3.0,
-) -> dict[str, Any]:
-    """Match ``detected`` change points to ``predicted`` transitions and run the controls.
-
-    Returns a dict: ``verdict`` ("CONFIRMED" / "NOT CONFIRMED" / "INCONCLUSIVE"),
-    ``passed`` (real check), ``matches``, ``unmatched``, and ``controls`` (one entry per
-    control: name, passed; each must have passed = False).
-    """
-    if not (shift > 1):
-        raise InputError(f"shift must be > 1 tolerance, got {shift!r}")
-    preds = list(predicted)
-    ok, matches, extra = _passes(preds, detected, rtol)
-    controls = []
-    for j, p in enumerate(preds):
-        tol = rtol * p.gamma_c
-        for sign in (+1, -1):
-            moved = preds.copy()
-            moved[j] = replace(p, gamma_c=p.gamma_c + sign * shift * tol)
-            controls.append(dict(name=f"transition {j + 1} moved by {'+' if sign > 0 else '-'}{shift:g} tolerances",
-                                 passed=_passes(moved, detected, rtol)[0]))
-        if p.order in (1, 2):
-            swapped = preds.copy()
-            swapped[j] = replace(p, order=3 - p.order)
-            controls.append(dict(name=f"transition {j + 1} with the other order ({3 - p.order})",
-                                 passed=_passes(swapped, detected, rtol)[0]))
-    if not ok:
-        verdict = "NOT CONFIRMED"
-    elif any(c["passed"] for c in controls):
-        verdict = "INCONCLUSIVE"
-    else:
-        verdict = "CONFIRMED"
-    return dict(verdict=verdict, passed=bool(ok), matches=[m.to_dict() for m in matches],
-                unmatched=[c.to_dict() for c in extra], controls=controls, rtol=rtol)
+__all__ = ["read_data_stats", "table_verdicts"]
 
 
 def read_data_stats(path) -> tuple:
@@ -102,24 +53,37 @@ def read_data_stats(path) -> tuple:
 
 
 def table_verdicts(change_points: dict, stats: tuple, depth: int, *, rtol: float = 1e-2,
-                   x_per_gamma: float = 1.0) -> dict[str, Any]:
-    """:func:`verdict_with_controls` for every column's change points against the theory of ``stats``.
+                   x_per_gamma: float = 1.0, rules: Mapping[str, SignalRule] | None = None,
+                   factor: float = CONTROL_FACTOR) -> dict[str, Any]:
+    """:func:`~l2phase.empirical.verdicts.judge` of every column's change points against the theory of ``stats``.
 
-    ``x_per_gamma`` converts the table's x to gamma (x = x_per_gamma * gamma; e.g. 2 for a
-    torch weight decay with the mean loss, gamma = lam / 2).  Overall ``CONFIRMED`` only
-    when every column is.
+    Parameters
+    ----------
+    change_points : {column: [ChangePoint, ...]} in the table's x units
+    stats : (A, beta, E||y||^2) of the data (:func:`read_data_stats`)
+    depth : hidden layers D >= 1 of the deep linear net
+    rtol : relative location tolerance (widening of the intervals, and the width they must be located to)
+    x_per_gamma : x = x_per_gamma * gamma (e.g. 2 for a torch weight decay with the mean loss, gamma = lam / 2)
+    rules : {column: SignalRule} overriding :func:`~l2phase.empirical.verdicts.rule_for_column`
+    factor : the shift controls move a prediction by +-factor tolerances
+
+    Returns
+    -------
+    dict: ``predicted``, ``depth``, ``x_per_gamma``, the :class:`Verdict`'s fields (``signals`` per column
+    with status and reason, ``controls``, ``confirmed``) and ``verdict`` ("CONFIRMED" / "NOT CONFIRMED").
     """
     from l2phase import numerics
-    from l2phase.theory.checks import check_depth
+    from l2phase.theory.checks import check_depth, check_positive
 
     from .transition_matching import predicted_transitions
 
     D = check_depth(depth, "depth", minimum=1)
+    x_per_gamma = check_positive(x_per_gamma, "x_per_gamma")
     preds = predicted_transitions(stats, D)
-    out = {}
-    for col, cps in change_points.items():
-        gcps = [numerics.ChangePoint(**{**c.to_dict(), "gamma": c.gamma / x_per_gamma, "low": c.low / x_per_gamma,
-                                        "high": c.high / x_per_gamma}) for c in cps]
-        out[col] = verdict_with_controls(preds, gcps, rtol=rtol)
-    overall = "CONFIRMED" if out and all(v["verdict"] == "CONFIRMED" for v in out.values()) else "NOT CONFIRMED"
-    return dict(predicted=[p.to_dict() for p in preds], columns=out, verdict=overall, depth=D)
+    rules = dict(rules or {})
+    det = {col: [numerics.ChangePoint(**{**c.to_dict(), "gamma": c.gamma / x_per_gamma, "low": c.low / x_per_gamma,
+                                         "high": c.high / x_per_gamma}) for c in cps]
+           for col, cps in change_points.items()}
+    v = judge(det, preds, [rules.get(col) or rule_for_column(col) for col in det], rtol=rtol, factor=factor)
+    return dict(predicted=[p.to_dict() for p in preds], depth=D, x_per_gamma=x_per_gamma, **v.to_dict(),
+                verdict="CONFIRMED" if v.confirmed else "NOT CONFIRMED")

@@ -89,25 +89,46 @@ class Dataset:
         )
 
 
-def check_xy(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    """X as (N, d) and Y as (N, k) float64 arrays (a 1-D Y becomes one column), checked."""
-    try:
-        X = np.asarray(X, dtype=float)
-        Y = np.asarray(Y, dtype=float)
-    except (TypeError, ValueError):
-        raise InputTypeError("X and Y must be numeric arrays") from None
+def check_xy(X, Y, *, names: tuple[str, str] = ("X", "Y"), column_x: bool = False,
+             one_target: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """X as (N, d) and Y as (N, k) float64 arrays (a 1-D Y becomes one column), checked.
+
+    Parameters
+    ----------
+    X, Y : array-likes of numbers (finite)
+    names : the arguments' names used in the error messages
+    column_x : accept a 1-D X as one input column (N,) -> (N, 1)
+    one_target : Y holds one value per sample: (N,), (N, 1), or a scalar when N = 1; returned as (N, 1)
+
+    Raises
+    ------
+    InputTypeError (not numbers) or InputError (shape, empty, NaN / inf), naming the argument.
+    """
+    nx, ny = names
+    arrays = []
+    for v, n in ((X, nx), (Y, ny)):
+        try:
+            arrays.append(np.asarray(v, dtype=float))
+        except (TypeError, ValueError):
+            raise InputTypeError(f"{n} must be a numeric array, got {type(v).__name__}") from None
+    X, Y = arrays
+    if column_x and X.ndim == 1:
+        X = X[:, None]
     if X.ndim != 2:
-        raise InputError(f"X must have shape (N, d), got {X.shape}")
+        raise InputError(f"{nx} must have shape (N, d){' or (N,)' if column_x else ''}, got {X.shape}")
+    if one_target and Y.ndim == 0:
+        Y = Y.reshape(1)
     if Y.ndim == 1:
         Y = Y[:, None]
-    if Y.ndim != 2:
-        raise InputError(f"Y must have shape (N,) or (N, k), got {Y.shape}")
+    if Y.ndim != 2 or (one_target and Y.shape[1] != 1):
+        raise InputError(f"{ny} must have shape (N,) or (N, {'1' if one_target else 'k'}), got {Y.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0 or Y.shape[1] == 0:
-        raise InputError(f"empty data: X {X.shape}, Y {Y.shape}")
+        raise InputError(f"empty data: {nx} {X.shape}, {ny} {Y.shape}")
     if X.shape[0] != Y.shape[0]:
-        raise InputError(f"X has {X.shape[0]} samples but Y has {Y.shape[0]}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
-        raise InputError("X or Y contains NaN or inf")
+        raise InputError(f"{nx} has {X.shape[0]} samples but {ny} has {Y.shape[0]}")
+    for v, n in ((X, nx), (Y, ny)):
+        if not np.all(np.isfinite(v)):
+            raise InputError(f"{n} contains NaN or inf")
     return X, Y
 
 

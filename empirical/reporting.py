@@ -2,37 +2,23 @@
 headless pyplot, change-point marks, "no converged run" panels.
 
 Numbers in tables go through :func:`format_number` ("-" for missing or non-finite values);
-JSON goes through :func:`empirical.json_ready` (the point store's sanitiser).
+JSON goes through :func:`json_ready`.  Both live in :mod:`l2phase.theory.formatting`
+(torch-free, shared with ``l2phase theory``) and are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
-__all__ = ["NO_CONVERGED_RUN", "checks_markdown", "format_number", "mark_change_points", "no_data", "pyplot",
+from l2phase.theory.formatting import format_number, json_ready  # noqa: F401  (re-exported)
+
+__all__ = ["NO_CONVERGED_RUN", "checks_markdown", "format_number", "json_ready", "mark_change_points", "no_data", "pyplot",
            "symlog_or_log"]
 
 #: What a table cell, a plot or a verdict says where no run converged.
 NO_CONVERGED_RUN = "no converged run"
-
-
-def format_number(x: Any, spec: str = ".4g", missing: str = "-") -> str:
-    """``format(x, spec)`` for a number; ``missing`` for None, NaN or infinity; integers as
-    integers (unless ``spec`` asks for a sign or a fixed point)."""
-    if x is None or isinstance(x, bool):
-        return missing if x is None else str(x)
-    if isinstance(x, (int, np.integer)) and not any(c in spec for c in "+f"):
-        return str(int(x))
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if not math.isfinite(v):
-        return missing
-    return format(v, spec)
 
 
 def checks_markdown(checks: Sequence[dict]) -> list[str]:

@@ -66,6 +66,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from l2phase.theory.checks import InputError
+from l2phase.theory.formatting import json_ready  # re-exported: empirical.json_ready
 
 __all__ = [
     "MARKER_NAME",
@@ -94,34 +95,6 @@ def check_plain_name(name: Any, what: str = "name") -> str:
         raise InputError(f"{what} must be a plain name (letters, digits, '_', '.', '-'; no path separators; "
                          f"not starting with a dot; at most 100 characters), got {name!r}")
     return name
-
-
-def json_ready(obj: Any, *, keep_nonfinite: bool = False) -> Any:
-    """A copy of ``obj`` made of plain JSON types: dicts (string keys), lists, str, int,
-    float, bool, None; numpy scalars and arrays converted, tuples as lists.
-
-    Non-finite floats become None (strict JSON, the reports), or stay floats with
-    ``keep_nonfinite=True`` (the point files, written with NaN/Infinity tokens so that they
-    read back bit for bit).
-    """
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v, keep_nonfinite=keep_nonfinite) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_ready(v, keep_nonfinite=keep_nonfinite) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_ready(obj.tolist(), keep_nonfinite=keep_nonfinite)
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        x = float(obj)
-        return x if (keep_nonfinite or math.isfinite(x)) else None
-    if obj is None or isinstance(obj, str):
-        return obj
-    if hasattr(obj, "to_dict"):
-        return json_ready(obj.to_dict(), keep_nonfinite=keep_nonfinite)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -541,12 +514,26 @@ class RunStore:
         stem = f"points/{group}/{point_file_stem(key)}"
         return stem + ".json", stem + ".npz"
 
+    def claim_points(self, group: str, keys: Sequence[Any], *, arrays: bool = False) -> None:
+        """List the point files of ``keys`` (and their ``.npz`` with ``arrays``) as the run's own,
+        with one marker write for all of them.
+
+        Call it once per work unit before its points are saved: :meth:`save_point` then
+        finds its names listed and writes no marker (one marker write per unit instead of
+        one per point).  Claiming a point that is never written is harmless (a later fresh
+        run skips the missing file); ownership is still recorded before any file exists.
+        """
+        names = [n for k in keys for n in self._point_names(group, k)[: 2 if arrays else 1]]
+        self._claim(*names)
+
     def save_point(self, group: str, key: Any, record: Mapping[str, Any],
                    arrays: Mapping[str, np.ndarray] | None = None) -> dict:
         """Write one finished point (record: plain data; arrays: numeric, optional) atomically.
 
         Returns the record as it reads back (a JSON round trip: tuples as lists, numpy
         scalars as Python numbers), so a fresh run and a resumed one hold the same values.
+        The marker is rewritten only for names not yet listed (:meth:`claim_points` lists a
+        whole work unit at once).
         """
         jname, zname = self._point_names(group, key)
         rec = json_ready(dict(record), keep_nonfinite=True)

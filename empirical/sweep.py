@@ -377,6 +377,8 @@ def collect_points(units, done: dict[float, dict], *, knob: str, store: RunStore
     runner = executor if executor is not None else InProcessExecutor()
     for _, recs_chunk in runner.map_unordered(run_work_unit, units):
         n_new = 0
+        if store is not None:  # the unit's point files listed in one marker write
+            store.claim_points(tag, [float(rec[knob]) for rec in recs_chunk if float(rec[knob]) not in done])
         for rec in recs_chunk:
             v = float(rec[knob])
             if v in done:

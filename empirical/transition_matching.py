@@ -10,18 +10,18 @@ adaptive refinement of a sweep around them.
   smooth (no sampling noise), so the detector's own noise estimate would be the tiny
   rounding level and any misfit of the cubic segments would split the curve; the
   resolution states instead which relative size of feature counts as a change point.
-* :func:`match_transitions` - pairs predicted and detected change points and decides,
-  with stated tolerances, whether location (gamma_c within the detection interval,
-  widened by ``rtol * gamma_c``) and kind (jump <-> first order, kink <-> second order)
-  agree.
+* :func:`match_transitions` - pairs predicted and detected change points of one curve
+  and decides, with :func:`l2phase.empirical.verdicts.judge`'s rules, whether location
+  (gamma_c within the detection interval widened by ``rtol * gamma_c``, the interval
+  located to ``rtol``) and kind (jump <-> first order, kink <-> second order on a level-1
+  curve) agree.
 * :func:`refine_sweep` - adds gamma points inside the detection intervals until each
   change point is located to ``rtol`` relative (the adaptive refinement).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,7 +31,8 @@ from l2phase import theory
 from .data import Dataset
 from .models import NetSpec
 from .sweep import SweepConfig, SweepResult, sweep_gamma
-from l2phase.theory.checks import (InputError, InputTypeError, check_int, check_nonnegative, check_positive,
+from .verdicts import KIND_OF_ORDER, ORDER_PARAMETER, PredictedTransition, PredictionCheck, SignalRule, judge
+from l2phase.theory.checks import (InputError, InputTypeError, check_int, check_positive, check_sequence_of,
                                    check_type)
 
 __all__ = [
@@ -44,28 +45,8 @@ __all__ = [
     "KIND_OF_ORDER",
 ]
 
-#: Change-point kind expected for an Ehrenfest order.
-KIND_OF_ORDER = {1: "jump", 2: "kink"}
-
-
-@dataclass(frozen=True)
-class PredictedTransition:
-    """An exact transition of the training set's theory."""
-
-    gamma_c: float
-    order: int
-    mode: int
-    spinodal: float
-    method: str = ""
-
-    @property
-    def kind(self) -> str:
-        return KIND_OF_ORDER.get(self.order, "none")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["kind"] = self.kind
-        return d
+#: One prediction judged on one curve (the verdicts' :class:`PredictionCheck`; the old name).
+TransitionMatch = PredictionCheck
 
 
 def predicted_transitions(data: Dataset | tuple, depth: int, *, noise_sigma2: float = 0.0,
@@ -126,80 +107,33 @@ def detect_curve_change_points(
     return det.fit(g, yy).predict()
 
 
-@dataclass
-class TransitionMatch:
-    """One predicted transition and the detected change point paired with it."""
-
-    predicted: PredictedTransition
-    detected: numerics.ChangePoint | None
-    location_ok: bool
-    kind_ok: bool
-    tolerance: float  # absolute gamma tolerance used (rtol * gamma_c)
-
-    @property
-    def confirmed(self) -> bool:
-        return self.location_ok and self.kind_ok
-
-    @property
-    def relative_error(self) -> float:
-        if self.detected is None:
-            return float("nan")
-        return abs(self.detected.gamma - self.predicted.gamma_c) / self.predicted.gamma_c
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(
-            predicted=self.predicted.to_dict(),
-            detected=None if self.detected is None else self.detected.to_dict(),
-            location_ok=self.location_ok,
-            kind_ok=self.kind_ok,
-            confirmed=self.confirmed,
-            tolerance=self.tolerance,
-            relative_error=self.relative_error,
-        )
-
-
 def match_transitions(
     predicted: Sequence[PredictedTransition],
     detected: Sequence[numerics.ChangePoint],
     *,
     rtol: float = 1e-2,
+    rule: SignalRule = ORDER_PARAMETER,
 ) -> tuple[list[TransitionMatch], list[numerics.ChangePoint]]:
-    """Pair each predicted transition with the nearest unused detected change point.
+    """Pair each predicted transition with the nearest unused detected change point of one curve.
 
-    Location agrees when gamma_c lies in the detection interval [low, high] widened by
-    ``rtol * gamma_c`` on each side (the widening covers the convergence and grid
-    accuracy of a sweep; the theory itself is exact for the training set).  Kind agrees
-    when a first-order transition is detected as a jump and a second-order one as a
-    kink.  Returns (matches in predicted order, detections matched to nothing).
+    The rules are :func:`l2phase.empirical.verdicts.judge`'s (this is ``judge`` on one
+    signal without negative controls): location agrees when gamma_c lies in the
+    detection interval [low, high] widened by ``rtol * gamma_c`` on each side (the
+    widening covers the convergence and grid accuracy of a sweep; the theory itself is
+    exact for the training set) **and** the interval is located to ``rtol``
+    (high - low <= rtol * gamma).  Kind agrees when the change point has the kind
+    ``rule`` expects for the order; the default rule is a level-1 curve (the order
+    parameter ||theta||^2 = dL*/dgamma, or R_L, R_E): first order -> jump, second order
+    -> kink.  Returns (one :class:`TransitionMatch` per prediction by increasing gamma_c,
+    detections matched to nothing).  ``m.confirmed`` is True for a testable prediction
+    matched in location and kind.
     """
-    rtol = check_nonnegative(rtol, "rtol")
-    predicted = _check_items(predicted, PredictedTransition, "predicted")
-    unused = _check_items(detected, numerics.ChangePoint, "detected")
-    matches = []
-    for p in sorted(predicted, key=lambda t: t.gamma_c):
-        tol = rtol * p.gamma_c
-        best, best_d = None, np.inf
-        for cp in unused:
-            dist = max(cp.low - p.gamma_c, p.gamma_c - cp.high, 0.0) + 1e-12 * abs(cp.gamma - p.gamma_c)
-            if dist < best_d:
-                best, best_d = cp, dist
-        if best is not None and best_d <= tol + 1e-9 * p.gamma_c:
-            unused.remove(best)
-            matches.append(TransitionMatch(p, best, True, best.kind == p.kind, tol))
-        else:
-            matches.append(TransitionMatch(p, None, False, False, tol))
-    return matches, unused
-
-
-def _check_items(items, cls, name: str) -> list:
-    """``items`` as a list after checking every entry is a ``cls``."""
-    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
-        raise InputTypeError(f"{name} must be a sequence of {cls.__name__}, got {type(items).__name__}")
-    items = list(items)
-    for i, it in enumerate(items):
-        if not isinstance(it, cls):
-            raise InputTypeError(f"{name}[{i}] must be a {cls.__name__}, got {type(it).__name__} {it!r:.60}")
-    return items
+    predicted = check_sequence_of(predicted, PredictedTransition, "predicted")
+    detected = check_sequence_of(detected, numerics.ChangePoint, "detected")
+    check_type(rule, SignalRule, "rule")
+    v = judge({rule.name: detected}, predicted, [rule], rtol=rtol, controls=False)
+    sv = v.signals[rule.name]
+    return sv.checks, sv.unmatched
 
 
 def refine_sweep(

@@ -29,10 +29,14 @@ Rules (the same for every command; change points from any table):
 * **Overall.**  CONFIRMED when no signal fails, at least one passes, and every control
   is rejected (a control is rejected when under it some signal fails or none passes).
 
+Every command that judges change points goes through :func:`judge`: ``validate``, the
+accuracy regimes, the VAE collapse, ``changepoints --theory``
+(:func:`l2phase.empirical.table_verdicts`) and :func:`l2phase.empirical.match_transitions`
+(one signal, no controls).
+
 Example
 -------
 >>> from l2phase.numerics import ChangePoint
->>> from l2phase.empirical.transition_matching import PredictedTransition
 >>> cp = ChangePoint(gamma=1.0, low=0.9999, high=1.0001, kind="kink", size=1.0, index=3)
 >>> p = PredictedTransition(gamma_c=1.0, order=2, mode=0, spinodal=1.0)
 >>> v = judge({"param_norm_sq": [cp]}, [p], [ORDER_PARAMETER], rtol=1e-3)
@@ -42,16 +46,17 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from l2phase import numerics
-
-from .transition_matching import PredictedTransition
+from l2phase.theory.checks import InputTypeError, check_nonnegative, check_positive, check_sequence_of
 
 __all__ = [
+    "KIND_OF_ORDER",
+    "PredictedTransition",
     "SignalRule",
     "SignalVerdict",
     "PredictionCheck",
@@ -61,6 +66,7 @@ __all__ = [
     "judge_signal",
     "judge",
     "change_point_from_bracket",
+    "rule_for_column",
     "LOSS",
     "ORDER_PARAMETER",
     "RICCI_LOSS",
@@ -73,6 +79,34 @@ __all__ = [
 CONTROL_FACTOR = 3.0
 
 PASS, FAIL, NOT_TESTABLE = "pass", "fail", "not testable"
+
+#: Change-point kind an Ehrenfest order shows on a level-1 signal (||theta||^2, R_L, R_E).
+KIND_OF_ORDER = {1: "jump", 2: "kink"}
+
+
+@dataclass(frozen=True)
+class PredictedTransition:
+    """A predicted transition: gamma_c, Ehrenfest order, mode, spinodal gamma_s, how it was found.
+
+    ``kind`` is the change-point kind the order shows on a level-1 signal (the order
+    parameter ||theta||^2 = dL*/dgamma and the Ricci scalars): jump for first order,
+    kink for second, "none" otherwise.
+    """
+
+    gamma_c: float
+    order: int
+    mode: int
+    spinodal: float
+    method: str = ""
+
+    @property
+    def kind(self) -> str:
+        return KIND_OF_ORDER.get(self.order, "none")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = self.kind
+        return d
 
 
 def expected_kind(order: int, level: int | None) -> tuple[str | None, str]:
@@ -124,10 +158,26 @@ RICCI_LOSS = SignalRule("R_L", "Ricci scalar of the loss landscape R_L", 1)
 RICCI_ERROR = SignalRule("R_E", "Ricci scalar of the error landscape R_E", 1)
 ACCURACY = SignalRule("accuracy", "accuracy", None)
 
+#: The rules of the record columns every sweep writes, by column name.
+KNOWN_RULES = {r.name: r for r in (LOSS, ORDER_PARAMETER, RICCI_LOSS, RICCI_ERROR, ACCURACY)}
+
+
+def rule_for_column(name: str) -> SignalRule:
+    """The rule of a table column: the known rule of a sweep's record column (``loss`` is L*,
+    level 0; ``param_norm_sq``, ``R_L``, ``R_E`` level 1; ``accuracy`` never testable), else
+    level 1 (a smooth function of the minimiser, such as a weight norm or a curvature)."""
+    return KNOWN_RULES.get(name) or SignalRule(name, f"{name} (a smooth function of the minimiser, level 1)", 1)
+
 
 @dataclass
 class PredictionCheck:
-    """One prediction judged on one signal."""
+    """One prediction judged on one signal.
+
+    ``in_interval``: gamma_c lies in the detected change point's widened interval;
+    ``located``: that interval is no wider than ``rtol * gamma``; ``location_ok`` both;
+    ``passed`` (alias ``confirmed``): testable, located and of the expected kind.
+    ``tolerance`` is the absolute widening rtol * gamma_c.
+    """
 
     predicted: PredictedTransition
     expected_kind: str | None
@@ -147,6 +197,14 @@ class PredictionCheck:
         return self.testable and self.detected is not None and self.in_interval and self.located and self.kind_ok
 
     @property
+    def location_ok(self) -> bool:
+        return self.in_interval and self.located
+
+    @property
+    def confirmed(self) -> bool:
+        return self.passed
+
+    @property
     def relative_error(self) -> float:
         if self.detected is None:
             return float("nan")
@@ -156,7 +214,7 @@ class PredictionCheck:
         return dict(predicted=self.predicted.to_dict(), expected_kind=self.expected_kind,
                     detected=None if self.detected is None else self.detected.to_dict(),
                     in_interval=self.in_interval, located=self.located, kind_ok=self.kind_ok,
-                    location_ok=self.in_interval and self.located, confirmed=self.passed,
+                    location_ok=self.location_ok, confirmed=self.passed,
                     testable=self.testable, tolerance=self.tolerance, relative_error=self.relative_error,
                     reason=self.reason)
 
@@ -195,8 +253,7 @@ def judge_signal(
     point whose interval, widened by ``rtol * gamma_c``, contains gamma_c; untestable
     predictions are paired too (the change point they explain is not "unmatched").
     """
-    if not (np.isfinite(rtol) and rtol >= 0):
-        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+    rtol = check_nonnegative(rtol, "rtol")
     unused = sorted(change_points, key=lambda c: c.gamma)
     checks = []
     for p in sorted(predictions, key=lambda t: t.gamma_c):
@@ -319,7 +376,18 @@ def judge(
     Returns
     -------
     Verdict (``confirmed``: no signal fails, one passes, every control rejected)
+
+    Raises
+    ------
+    InputError / InputTypeError naming the argument (``detections['R_L'][2]``, ``rtol``, ...)
     """
+    rtol, factor = check_nonnegative(rtol, "rtol"), check_positive(factor, "factor")
+    predictions = check_sequence_of(predictions, PredictedTransition, "predictions")
+    rules = check_sequence_of(rules, SignalRule, "rules")
+    if not isinstance(detections, Mapping):
+        raise InputTypeError(f"detections must be a mapping {{signal name: change points}}, "
+                             f"got {type(detections).__name__}")
+    detections = {k: check_sequence_of(v, numerics.ChangePoint, f"detections[{k!r}]") for k, v in detections.items()}
     sig = {r.name: judge_signal(detections.get(r.name, ()), predictions, r, rtol=rtol) for r in rules}
     ctrls = _controls(predictions, rtol, factor) if controls else []
     for c in ctrls:

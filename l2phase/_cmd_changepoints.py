@@ -5,10 +5,15 @@ each chosen column is analysed against ``--x`` with the default change-point det
 (:func:`l2phase.numerics.table_change_points`).  Prints a table, or with ``--json`` one
 object ``{column: [{"x", "low", "high", "kind", "size"}, ...]}``; ``--plot out.png``
 draws every curve with its change points.  With ``--theory STATS.json --depth D`` the
-change points of every analysed column are matched with the exact transitions of a
-deep linear net for those data statistics, with validate's rule and negative controls
-(:func:`l2phase.empirical.table_verdicts`); exit 0 only when every column is CONFIRMED
-(choose the columns with ``--y``), else 1.  Invalid input: one line, exit status 2.
+change points of every analysed column are judged against the exact transitions of a
+deep linear net for those data statistics by validate's verdict
+(:func:`l2phase.empirical.judge` through :func:`l2phase.empirical.table_verdicts`: same
+location, kind and located-to-``--rtol`` rules, the same negative controls); a column
+named ``loss`` is L* (a kink at a first-order transition), ``accuracy`` is not judged,
+any other column is a smooth function of the minimiser (jump at first order, kink at
+second).  Exit 0 only when the verdict is CONFIRMED (no column fails, one passes, every
+control rejected; choose the columns with ``--y``), else 1.  Invalid input: one line,
+exit status 2.
 """
 
 from __future__ import annotations
@@ -36,10 +41,12 @@ def register(sub) -> None:
     p.add_argument("--plot", default=None, metavar="PNG", help="draw the curves and their change points")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
     p.add_argument("--theory", default=None, metavar="STATS.json",
-                   help="match the change points with the exact transitions of a deep linear net for these data "
-                        "statistics {A, beta, ey2}; verdict with negative controls (needs --depth)")
+                   help="judge the change points against the exact transitions of a deep linear net for these data "
+                        "statistics {A, beta, ey2} with validate's rules and negative controls (needs --depth; "
+                        "column 'loss' is L*, 'accuracy' is not judged, any other column behaves like ||theta||^2)")
     p.add_argument("--depth", type=int, default=None, help="hidden layers D >= 1 of the deep linear net (with --theory)")
-    p.add_argument("--rtol", type=float, default=1e-2, help="relative location tolerance of the match (default 0.01)")
+    p.add_argument("--rtol", type=float, default=1e-2, help="relative location tolerance: gamma_c within the interval widened by rtol * gamma_c, "
+                        "and the interval no wider than rtol * gamma (default 0.01)")
     p.add_argument("--x-per-gamma", type=float, default=1.0,
                    help="x = this * gamma (2 for a torch weight decay with a mean loss; default 1)")
     p.set_defaults(func=run)
@@ -83,9 +90,11 @@ def run(args) -> int:
         if verdicts is not None:
             print(f"predicted (D={verdicts['depth']}): "
                   + ", ".join(f"gamma_c={p['gamma_c']:.6g} order {p['order']}" for p in verdicts["predicted"]))
-            for c, v in verdicts["columns"].items():
-                rej = sum(not k["passed"] for k in v["controls"])
-                print(f"{c:<20} {v['verdict']}  (negative controls rejected: {rej}/{len(v['controls'])})")
+            for c, v in verdicts["signals"].items():
+                print(f"{c:<20} {v['status']}: {v['reason']}")
+            ctrls = verdicts["controls"]
+            print(f"negative controls rejected: {sum(k['rejected'] for k in ctrls)}/{len(ctrls)}"
+                  + "".join(f"\n  NOT rejected: {k['description']}" for k in ctrls if not k["rejected"]))
             print(f"verdict: {verdicts['verdict']}")
     if args.plot:
         _plot(table, args.x, list(out), out, args.plot, log_x=args.log_x)

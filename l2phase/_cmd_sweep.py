@@ -17,7 +17,9 @@ The directory is an :class:`l2phase.empirical.RunStore`: a non-empty directory t
 did not make is refused, and only the run's own files are ever replaced.  The report is
 made by :mod:`l2phase.empirical.experiments.sweep_report`.
 
-Exit status 0 when every check passes, 1 otherwise, 2 for invalid input.
+Exit status 0 when every check passes, 1 otherwise (the failed checks are printed, and why
+there is nothing to analyse when no point is usable, e.g. every point diverged), 2 for
+invalid input.
 """
 
 from __future__ import annotations
@@ -86,6 +88,12 @@ def run(args) -> int:
     print(f"l2phase sweep {cfg.name}: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
           f"checks, {sum(c['rejected'] for c in ctrls)}/{len(ctrls)} negative controls rejected); "
           f"report: {out / 'report.md'}")
+    if results.get("no_usable_point"):
+        print(f"l2phase sweep {cfg.name}: {results['no_usable_point']}")
+    failed = [f"{c['name']} ({c['detail']})" if c.get("detail") else c["name"] for c in results["checks"]
+              if not c["passed"]]
+    if failed:
+        print("failed checks: " + "; ".join(failed))
     return 0 if results["passed"] else 1
 
 

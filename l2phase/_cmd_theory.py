@@ -27,6 +27,7 @@ import numpy as np
 from l2phase import theory
 
 from l2phase.theory.checks import InputError
+from l2phase.theory.formatting import format_number, json_ready
 
 from .cli import CLIError
 
@@ -197,17 +198,6 @@ def _data_statistics(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, 
     return A, B, ey2, source
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: non-finite floats -> None, recursively."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     depth = _parse_depth(args.depth)
     if args.latex:
@@ -259,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
             "statistics": stats,
             "transitions": trans,
         }
-        out = _clean(out)
+        out = json_ready(out)
         if args.json:
             print(json.dumps(out))
         else:
@@ -285,7 +275,7 @@ def run(args: argparse.Namespace) -> int:
     except InputError as exc:  # name the flags, not the function's arguments
         raise CLIError(f"--depth {args.depth} --a {args.a} --c {args.c}"
                        + (f" --ey2 {args.ey2}" if args.ey2 is not None else "") + f": {exc}") from None
-    out = {k: _clean(v) for k, v in cp.to_dict().items()}
+    out = json_ready(cp.to_dict())
     out["noise_sigma2"] = noise
     if args.latex:
         out["latex"] = cp.latex()
@@ -299,11 +289,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.6f}"
-    return str(v)
+    """A value of the text output: floats to 6 decimals, "-" for missing (the shared formatter)."""
+    return format_number(v, ".6f" if isinstance(v, float) else "g")
 
 
 def _print_critical_point(out: dict) -> None:

@@ -19,12 +19,11 @@ Exit status 0 when every prediction is confirmed, 1 otherwise (2 for invalid inp
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ._options import add_scheduler_argument, check_device, make_executor, parse_seed, prepare_out_dir, progress_bar
 from l2phase.theory.checks import InputError
+from l2phase.theory.formatting import format_number
 
 DEFAULT_OUT = "l2phase-report"
 
@@ -109,11 +108,7 @@ def run(args) -> int:
 
 # ------------------------------------------------------------------------------ outputs
 def _fmt(x, digits=6):
-    if x is None:
-        return "-"
-    if isinstance(x, float) and not math.isfinite(x):
-        return "nan"
-    return f"{x:.{digits}g}"
+    return format_number(x, f".{digits}g")
 
 
 def write_outputs(results: dict, tables: dict, store) -> None:

@@ -17,7 +17,18 @@ import numpy as np
 from .sweep_config import ExperimentConfig
 from l2phase.theory.checks import InputError
 
-__all__ = ["run_experiment", "build_data"]
+__all__ = ["run_experiment", "build_data", "no_usable_point_reason"]
+
+
+def no_usable_point_reason(n_diverged: int, n_points: int, train: dict) -> str:
+    """Why a sweep without a single usable point (converged, not diverged) has nothing to
+    analyse, and which ``[train]`` setting to change."""
+    if n_diverged == n_points:
+        return (f"every point diverged ({n_diverged} of {n_points}): the training blew up; lower [train] lr "
+                f"(now {train['lr']:g})")
+    return (f"no point converged: {n_diverged} of {n_points} diverged, the others stopped at [train] max_steps = "
+            f"{train['max_steps']} before the gradient tolerance gtol = {train['gtol']:g}; raise max_steps or "
+            "change lr")
 
 
 def _train_config(sec: dict):
@@ -123,6 +134,9 @@ def run_experiment(
         tables = dict(sweep=res, data=data)
     results["n_converged"] = int(sum(r["converged"] for r in res.records))
     results["n_points"] = len(res.records)
+    results["n_diverged"] = int(sum(bool(r["diverged"]) for r in res.records))
+    if not res.ok().any():
+        results["no_usable_point"] = no_usable_point_reason(results["n_diverged"], len(res.records), cfg["train"])
     results.setdefault("controls", results["analysis"].get("controls", []))
     results.setdefault("reported", results["analysis"].get("reported", []))
     results["controls_rejected"] = all(c["rejected"] for c in results["controls"])

@@ -62,6 +62,13 @@ def run_killed(argv: list[str], out: Path, n_points: int, timeout: float = 300) 
     return len(list((out / "points").rglob("*.json")))
 
 
+def run_killed_at(argv: list[str], out: Path, moments: list[int], timeout: float = 300) -> list[int]:
+    """Kill ``l2phase ARGV`` at several moments: the first run when ``moments[0]`` point files
+    exist, then a ``--resume`` run of it when ``moments[1]`` exist, and so on (a kill during a
+    resume is a kill too).  Return the number of point files left after each kill."""
+    return [run_killed(argv if i == 0 else [*argv, "--resume"], out, n, timeout) for i, n in enumerate(moments)]
+
+
 def damage_points(out: Path) -> list[str]:
     """Truncate the newest point file and triple the loss in the oldest (valid JSON, wrong
     content); return the names damaged."""

@@ -88,40 +88,98 @@ def test_reader_errors(tmp_path):
         table_change_points({"x": np.arange(12.0)[::-1], "y": np.arange(12.0)}, "x", sort=False)
 
 
-def test_theory_verdict_with_negative_controls(tmp_path, capsys):
-    # exact D = 1 curve for whitened inputs and singular values (1.0, 0.4):
-    # ||theta||^2 = 2 sum_k max(s_k - gamma, 0) (balanced two-layer factorisation), kinks at 0.4 and 1.0
+def _exact_d1_table(path, g, kinks=(1.0, 0.4), x_per_gamma=1.0, loss=False):
+    # exact D = 1 order parameter for whitened inputs and singular values s_k:
+    # ||theta||^2 = 2 sum_k max(s_k - gamma, 0) (balanced two-layer factorisation), kinks at the s_k;
+    # L* = E||y||^2 - sum_k max(s_k - gamma, 0)^2 (smooth at the kinks: second order)
+    norm = 2 * sum(np.maximum(s - g, 0) for s in kinks)
+    cols = [x_per_gamma * g, norm]
+    if loss:
+        cols.append(1.5 - sum(np.maximum(s - g, 0) ** 2 for s in kinks))
+    _write_csv(path, ["gamma" if x_per_gamma == 1.0 else "wd", "norm"] + (["loss"] if loss else []), zip(*cols))
+    return path
+
+
+@pytest.fixture
+def stats(tmp_path):
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps({"A": np.eye(3).tolist(), "beta": [[1.0, 0.0], [0.0, 0.4], [0.0, 0.0]], "ey2": 1.5}))
+    return path
+
+
+def test_theory_verdict_with_negative_controls(tmp_path, capsys, stats):
     g = np.geomspace(0.1, 3.0, 150)
-    norm = 2 * (np.maximum(1.0 - g, 0) + np.maximum(0.4 - g, 0))
-    path = tmp_path / "runs.csv"
-    _write_csv(path, ["gamma", "norm"], zip(g, norm))
-    stats = tmp_path / "stats.json"
-    stats.write_text(json.dumps({"A": np.eye(3).tolist(), "beta": [[1.0, 0.0], [0.0, 0.4], [0.0, 0.0]], "ey2": 1.5}))
+    path = _exact_d1_table(tmp_path / "runs.csv", g, loss=True)
     assert main(["changepoints", str(path), "--x", "gamma", "--theory", str(stats), "--depth", "1", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)["theory"]
-    v = res["columns"]["norm"]
-    assert v["verdict"] == "CONFIRMED" and v["passed"]
-    assert len(v["controls"]) == 6 and not any(c["passed"] for c in v["controls"])
+    assert res["verdict"] == "CONFIRMED" and res["confirmed"] and res["real_passed"]
+    v = res["signals"]["norm"]
+    assert v["status"] == "pass" and all(m["located"] and m["kind_ok"] for m in v["matches"])
+    # L* has only a jump of its second derivative at a second-order transition: not testable, not failed
+    assert res["signals"]["loss"]["status"] == "not testable"
+    # validate's controls: each of the 2 predictions moved by +3 and -3 tolerances, and with the other order
+    assert len(res["controls"]) == 6 and all(c["rejected"] for c in res["controls"])
+    assert sorted(c["kind"] for c in res["controls"]) == ["order"] * 2 + ["shift"] * 4
+    assert all("3 x tolerance" in c["description"] for c in res["controls"] if c["kind"] == "shift")
     # the wrong theory (D = 2: first order, elsewhere) is rejected; exit status 1
     assert main(["changepoints", str(path), "--x", "gamma", "--theory", str(stats), "--depth", "2"]) == 1
-    assert "NOT CONFIRMED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "verdict: NOT CONFIRMED" in out and "norm                 fail" in out
     # the same curve logged against torch weight decay (x = 2 gamma)
-    _write_csv(path, ["wd", "norm"], zip(2 * g, norm))
+    path = _exact_d1_table(tmp_path / "wd.csv", g, x_per_gamma=2.0)
     assert main(["changepoints", str(path), "--x", "wd", "--theory", str(stats), "--depth", "1",
                  "--x-per-gamma", "2"]) == 0
-    capsys.readouterr()
+    assert "verdict: CONFIRMED" in capsys.readouterr().out
     assert main(["changepoints", str(path), "--x", "wd", "--theory", str(stats)]) == 2
     assert "--depth" in capsys.readouterr().err
 
 
-def test_wide_interval_is_inconclusive():
-    from l2phase.empirical import PredictedTransition, verdict_with_controls
+@pytest.mark.parametrize("case", ["shifted", "noisy", "swapped"])
+def test_theory_verdict_rejects_data_that_do_not_match(tmp_path, capsys, stats, case):
+    g = np.geomspace(0.1, 3.0, 150)
+    if case == "shifted":    # the data kink 3% above the prediction gamma_c = 1
+        path = _exact_d1_table(tmp_path / "runs.csv", g, kinks=(1.03, 0.4))
+    elif case == "noisy":    # noise of 0.3% of the range: the intervals are wider than 1% of gamma
+        g = np.geomspace(0.1, 3.0, 60)
+        norm = 2 * (np.maximum(1.0 - g, 0) + np.maximum(0.4 - g, 0)) + np.random.default_rng(0).normal(0, 3e-3, g.size)
+        path = tmp_path / "runs.csv"
+        _write_csv(path, ["gamma", "norm"], zip(g, norm))
+    else:                    # a level jump (first-order look) where a second-order kink is predicted
+        norm = 2 * (np.maximum(1.0 - g, 0) + np.maximum(0.4 - g, 0)) + 0.5 * (g < 0.4)
+        path = tmp_path / "runs.csv"
+        _write_csv(path, ["gamma", "norm"], zip(g, norm))
+    assert main(["changepoints", str(path), "--x", "gamma", "--theory", str(stats), "--depth", "1", "--json"]) == 1
+    res = json.loads(capsys.readouterr().out)["theory"]
+    assert res["verdict"] == "NOT CONFIRMED" and res["signals"]["norm"]["status"] == "fail"
+    reason = res["signals"]["norm"]["reason"]
+    assert {"shifted": "mode 0 at 1: no change point within tolerance", "noisy": "not located to tolerance",
+            "swapped": "kind jump, expected kink"}[case] in reason
+
+
+def test_table_verdicts_is_judge_with_validate_rules():
+    from l2phase.empirical import PredictedTransition, judge, match_transitions, predicted_transitions, table_verdicts
+    from l2phase.empirical.verdicts import LOSS, ORDER_PARAMETER, rule_for_column
     from l2phase.numerics import ChangePoint
 
-    pred = [PredictedTransition(1.0, 2, 0, 1.0)]
-    sharp = [ChangePoint(1.0, 0.995, 1.005, "kink", 1.0, 10)]
-    wide = [ChangePoint(1.0, 0.5, 1.5, "kink", 1.0, 10)]
-    assert verdict_with_controls(pred, sharp)["verdict"] == "CONFIRMED"
-    v = verdict_with_controls(pred, wide)  # the shifted predictions pass too: cannot tell
-    assert v["passed"] and v["verdict"] == "INCONCLUSIVE"
-    assert verdict_with_controls(pred, [ChangePoint(1.0, 0.995, 1.005, "jump", 1.0, 10)])["verdict"] == "NOT CONFIRMED"
+    stats = (np.eye(2), np.array([1.0, 0.0]), 1.0)
+    pred = predicted_transitions(stats, 2)  # one first-order transition at (1/2)^(4/3)
+    gc = pred[0].gamma_c
+    sharp = [ChangePoint(gc, gc * 0.998, gc * 1.002, "jump", 1.0, 10)]
+    kink = [ChangePoint(gc, gc * 0.998, gc * 1.002, "kink", 1.0, 10)]
+    v = table_verdicts({"norm": sharp, "loss": kink}, stats, 2)
+    ref = judge({"norm": sharp, "loss": kink}, pred, [rule_for_column("norm"), LOSS], rtol=1e-2)
+    assert v["verdict"] == "CONFIRMED" and v["signals"] == ref.to_dict()["signals"]
+    assert v["controls"] == ref.to_dict()["controls"]
+    # L* kinks at a first-order transition: a jump in the loss column fails it
+    assert table_verdicts({"norm": sharp, "loss": sharp}, stats, 2)["signals"]["loss"]["status"] == "fail"
+    # controls too weak to reject (shift by 1 tolerance): not confirmed although the real check passes
+    weak = table_verdicts({"norm": sharp}, stats, 2, factor=1.0)
+    assert weak["real_passed"] and weak["verdict"] == "NOT CONFIRMED"
+    # match_transitions is the same judgement on one signal, without controls
+    wide = [ChangePoint(gc, gc * 0.9, gc * 1.1, "jump", 1.0, 10)]
+    for cps in (sharp, kink, wide):
+        m, extra = match_transitions(pred, cps, rtol=1e-2)
+        sv = judge({ORDER_PARAMETER.name: cps}, pred, [ORDER_PARAMETER], rtol=1e-2).signals[ORDER_PARAMETER.name]
+        assert [x.to_dict() for x in m] == [c.to_dict() for c in sv.checks] and extra == sv.unmatched
+        assert m[0].confirmed == (cps is sharp) and m[0].location_ok == (cps is not wide)
+    assert isinstance(pred[0], PredictedTransition)

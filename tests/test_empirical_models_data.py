@@ -157,6 +157,37 @@ def test_dataset_validation():
         Dataset(np.zeros((3, 2)), np.zeros((4, 1)))
 
 
+@pytest.mark.parametrize("X, y, needle", [
+    (np.zeros((3, 2)), np.zeros(4), "X has 3 samples but y has 4"),
+    (np.zeros((3, 2)), [0.0, np.nan, 1.0], "y contains NaN"),
+    ([[0.0, np.inf]] * 3, np.zeros(3), "X contains NaN"),
+    (np.zeros((3, 2)), np.zeros((3, 2)), r"y must have shape \(N,\) or \(N, 1\)"),
+    (np.zeros((3, 2, 1)), np.zeros(3), r"X must have shape \(N, d\) or \(N,\)"),
+    (np.zeros((0, 2)), np.zeros(0), "empty data"),
+    ("abc", np.zeros(3), "X must be a numeric array"),
+    (np.zeros(3), [1, "b", 2], "y must be a numeric array"),
+])
+def test_two_layer_data_shares_the_dataset_check(X, y, needle):
+    from l2phase.empirical.two_layer import TwoLayerData
+    from l2phase.theory.checks import InputError
+
+    with pytest.raises(InputError, match=needle):
+        TwoLayerData(X, y, "t")
+
+
+def test_two_layer_data_accepts_a_column_x_and_scalar_targets():
+    from l2phase.empirical.two_layer import TwoLayerData
+
+    d = TwoLayerData([0.0, 0.5, 1.0], [[1.0], [2.0], [3.0]], "t")
+    assert d.X.shape == (3, 1) and d.y.tolist() == [1.0, 2.0, 3.0] and d.y.dtype == np.float64
+    one = TwoLayerData([[0.1, 0.2]], 0.7, "one")  # one sample, a scalar target
+    assert one.X.shape == (1, 2) and one.y.tolist() == [0.7]
+    # Dataset keeps its stricter shapes through the same check (multi-output Y allowed, 1-D X refused)
+    assert Dataset(np.zeros((3, 2)), np.zeros((3, 2))).Y.shape == (3, 2)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, d\), got \(3,\)"):
+        Dataset(np.zeros(3), np.zeros(3))
+
+
 def test_unpickled_dataset_is_aligned_and_gives_the_same_stats():
     # a Dask worker receives arrays at arbitrary byte offsets of a frame: emulate an odd offset
     import pickle

@@ -57,15 +57,17 @@ def test_init_diagram_writes_the_report_and_resumes(tmp_path, capsys):
     mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "points" / "diagram").iterdir()}
     assert main(argv + ["--resume"]) == 0
     assert {p.name: p.stat().st_mtime_ns for p in (out / "points" / "diagram").iterdir()} == mtimes  # nothing retrained
-    # killed with SIGKILL after the first (point, width) file, then a truncated and a doctored file: the
-    # resumed run equals the uninterrupted one (a lost point is retrained in its original batch)
-    from resume_helpers import assert_same_outputs, damage_points, resume, run_fresh, run_killed
+    # killed with SIGKILL after the first (point, width) file, its resume killed after the third, then a
+    # truncated and a doctored file: the resumed run equals the uninterrupted one (a lost point is
+    # retrained in its original batch)
+    from resume_helpers import assert_same_outputs, damage_points, resume, run_fresh, run_killed_at
 
     ref = tmp_path / "ref"
     assert run_fresh([str(ref) if a == str(out) else str(a) for a in argv]) == 0
     out2 = tmp_path / "killed"
     argv2 = [str(out2) if a == str(out) else str(a) for a in argv]
-    assert run_killed(argv2, out2, n_points=1) < 4
+    left = run_killed_at(argv2, out2, [1, 3])
+    assert 1 <= left[0] < 4 and 3 <= left[1] <= 4 and not (out2 / "report.md").exists()
     damage_points(out2)
     assert resume(argv2) == 0
     assert_same_outputs(ref, out2)

@@ -44,6 +44,7 @@ def test_subpackages_are_importable_under_l2phase(tmp_path):
     [
         ("import l2phase", ()),
         ("import l2phase.theory", ()),
+        ("from l2phase.theory.formatting import format_number, json_ready", ()),
         ("from l2phase.theory import critical_point, transitions; critical_point(50, 1.0, 1.0)", ()),
         ("import l2phase.numerics", ("numba",)),
         ("import l2phase.cli; l2phase.cli.build_parser()", ()),
@@ -76,3 +77,16 @@ def test_every_advertised_name_exists():
     for mod in (theory, numerics, empirical):
         missing = [n for n in mod.__all__ if not hasattr(mod, n)]
         assert not missing, (mod.__name__, missing)
+
+
+def test_one_formatter_and_one_json_sanitiser():
+    # the theory command, the reports and the point store share them (no copies)
+    import l2phase._cmd_theory as cmd_theory
+    import l2phase._cmd_validate as cmd_validate
+    from l2phase import empirical
+    from l2phase.empirical import reporting, store
+    from l2phase.theory import formatting
+
+    assert cmd_theory.format_number is reporting.format_number is cmd_validate.format_number is formatting.format_number
+    assert cmd_theory.json_ready is store.json_ready is empirical.json_ready is formatting.json_ready
+    assert not hasattr(cmd_theory, "_clean")

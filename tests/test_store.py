@@ -185,3 +185,41 @@ def test_plain_names(name):
 def test_plain_names_accepted():
     for name in ("digits_relu", "vae-linear.v2", "D1", "_x"):
         assert check_plain_name(name) == name
+
+
+def test_claimed_work_units_write_the_marker_once_and_list_every_file_first(tmp_path, monkeypatch):
+    writes = []
+    real = RunStore._write_marker
+
+    def counting(self):
+        writes.append(sorted(self._files))
+        real(self)
+
+    monkeypatch.setattr(RunStore, "_write_marker", counting)
+    keys = [0.1, 0.2, 0.3, 0.4]
+    with RunStore.open(tmp_path, fingerprint=FP) as st:
+        n_open = len(writes)
+        st.claim_points("g", keys[:3], arrays=True)
+        assert len(writes) == n_open + 1
+        names = [f"points/g/{point_file_stem(k)}.{s}" for k in keys[:3] for s in ("json", "npz")]
+        # every file of the unit is listed in the marker before any of them exists
+        assert set(names) <= set(json.loads((tmp_path / MARKER_NAME).read_text())["files"])
+        assert not (tmp_path / "points").exists()
+        for k in keys[:3]:
+            st.save_point("g", k, {"gamma": k}, arrays={"w": np.ones(2) * k})
+        assert len(writes) == n_open + 1  # no marker write per point
+        st.save_point("g", keys[3], {"gamma": keys[3]})  # not claimed: save_point lists it itself
+        assert len(writes) == n_open + 2
+        assert f"points/g/{point_file_stem(0.4)}.json" in st.files
+        st.claim_points("g", keys[:2])  # listed already: no write
+        assert len(writes) == n_open + 2
+        st.claim_points("g", [0.5])  # claimed, never written (a run killed before the point)
+    with RunStore.open(tmp_path, fingerprint=FP, resume=True) as st:
+        assert [st.load_point("g", k).record["gamma"] for k in keys] == keys and st.load_point("g", 0.5) is None
+    (tmp_path / "points" / "g" / "mine.json").write_text("{}")
+    with RunStore.open(tmp_path, fingerprint=dict(FP, device="cuda")) as st:  # a fresh run deletes the listed files
+        assert st.files == []
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert left == [MARKER_NAME, "points/g/mine.json"]
+    with RunStore.open(tmp_path / "x", fingerprint=FP) as st, pytest.raises(InputError, match="point group"):
+        st.claim_points("../g", [0.1])

@@ -195,15 +195,16 @@ def test_linear_vae_run_matches_theory_and_guards_resume(vae_run, tmp_path, caps
 
 
 def test_killed_sweep_resumes_to_identical_results(vae_run, tmp_path):
-    from resume_helpers import assert_same_outputs, damage_points, resume, run_fresh, run_killed
+    from resume_helpers import assert_same_outputs, damage_points, resume, run_fresh, run_killed_at
 
     cfg = vae_run[0]
     ref = tmp_path / "ref"
     assert run_fresh(["sweep", "--config", str(cfg), "--out", str(ref), "--no-progress"]) == 0
     out = tmp_path / "killed"
     argv = ["sweep", "--config", str(cfg), "--out", str(out), "--no-progress"]
-    left = run_killed(argv, out, n_points=5)  # inside the second block of 4 betas
-    assert 5 <= left < 14 and not (out / "report.md").exists()
+    # killed at the first point file (inside the first block of 4 betas), then its resume inside the third block
+    left = run_killed_at(argv, out, [1, 9])
+    assert 1 <= left[0] < 9 <= left[1] < 14 and not (out / "report.md").exists()
     assert len(damage_points(out)) == 2
     assert resume(argv) == 0
     assert_same_outputs(ref, out)
@@ -251,3 +252,30 @@ def test_linear_vae_sweep_exits_1_on_wrong_thresholds(tmp_path, monkeypatch, cap
     res = json.loads((out / "results.json").read_text())
     assert res["passed"] is False and not any(m["confirmed"] for m in res["analysis"]["modes"])
     assert "FAILED" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("experiment", ["classifier", "vae"])
+def test_a_sweep_where_every_point_diverges_writes_its_report_and_says_why(tmp_path, capsys, experiment):
+    # gradient descent with lr = 1e30 blows up at every point
+    base = TINY_CLASSIFIER if experiment == "classifier" else TINY_VAE
+    text = base.replace("points = 14", "points = 8").replace("n_train = 150", "n_train = 40").replace(
+        "n_test = 100", "n_test = 30").replace("n_train = 60", "n_train = 30")
+    text = text.replace("[train]\n", '[train]\noptimizer = "gd"\nlr = 1e30\n').replace("max_steps = 600", "max_steps = 30")
+    text = text.replace("max_steps = 300", "max_steps = 30")
+    out = tmp_path / "out"
+    assert main(["sweep", "--config", str(_write(tmp_path, text)), "--out", str(out), "--no-progress"]) == 1
+    cap = capsys.readouterr()
+    assert "every point diverged (8 of 8)" in cap.out and "lower [train] lr (now 1e+30)" in cap.out
+    assert "failed checks: no diverged" in cap.out and "(8 of 8 diverged)" in cap.out
+    assert "Traceback" not in cap.err and "RuntimeWarning" not in cap.err
+    res = json.loads((out / "results.json").read_text())
+    assert res["passed"] is False and res["n_diverged"] == 8 and res["n_converged"] == 0
+    assert res["no_usable_point"].startswith("every point diverged")
+    report = (out / "report.md").read_text()
+    assert "**No usable point**: every point diverged" in report and "## Checks" in report
+    if experiment == "classifier":  # nothing vanished: there is no measurement
+        assert res["analysis"]["collapsed_from"] is None and "vanished from" not in report
+    else:
+        assert "Active latent dimensions: none (diverged)" in report
+    for f in ("sweep.csv", "curvature.png"):
+        assert (out / f).stat().st_size > 0

@@ -57,13 +57,15 @@ def test_killed_validate_resumes_to_identical_results(quick_run, tmp_path):
     import os
     import stat
 
-    from resume_helpers import assert_same_outputs, damage_points, resume, run_killed
+    from resume_helpers import assert_same_outputs, damage_points, resume, run_killed_at
 
     ref = quick_run[0]
     out = tmp_path / "killed"
     argv = ["validate", "--quick", "--out", str(out), "--no-progress"]
-    left = run_killed(argv, out, n_points=30)  # D = 1 sweep done, inside its refinement rounds
-    assert left >= 30 and not (out / "report.md").exists()
+    # killed at the first point file (inside the first D = 1 block), then its resume once the D = 1
+    # sweep is done, inside the refinement rounds
+    left = run_killed_at(argv, out, [1, 30])
+    assert 1 <= left[0] < 30 <= left[1] and not (out / "report.md").exists()
     assert len(damage_points(out)) == 2
     assert resume(argv) == 0
     assert_same_outputs(ref, out)

@@ -87,6 +87,9 @@ _SUBMODULE_OF = {
     "check_gamma": "checks",
     "check_nonnegative": "checks",
     "check_positive": "checks",
+    "check_sequence_of": "checks",
+    "format_number": "formatting",
+    "json_ready": "formatting",
 }
 
 
@@ -170,4 +173,7 @@ __all__ = [
     "transitions",
     "vae_collapse_thresholds",
     "weight_decay_from_gamma",
+    "check_sequence_of",
+    "format_number",
+    "json_ready",
 ]

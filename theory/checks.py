@@ -26,6 +26,7 @@ __all__ = [
     "check_seed",
     "check_choice",
     "check_type",
+    "check_sequence_of",
     "check_scalar_stats",
     "check_memory",
     "physical_memory_bytes",
@@ -112,6 +113,20 @@ def check_type(x: Any, types: type | tuple[type, ...], name: str) -> Any:
         wanted = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
         raise InputTypeError(f"{name} must be a {wanted}, got {type(x).__name__} {_short_repr(x)}")
     return x
+
+
+def check_sequence_of(items: Any, cls: type, name: str) -> list:
+    """``items`` as a list after checking it is a sequence (not a string) of ``cls`` instances.
+
+    Raises ``InputTypeError`` naming ``name`` (or ``name[i]`` for a wrong entry).
+    """
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__") or isinstance(items, dict):
+        raise InputTypeError(f"{name} must be a sequence of {cls.__name__}, got {type(items).__name__}")
+    items = list(items)
+    for i, it in enumerate(items):
+        if not isinstance(it, cls):
+            raise InputTypeError(f"{name}[{i}] must be a {cls.__name__}, got {type(it).__name__} {_short_repr(it)}")
+    return items
 
 
 def _short_repr(x: Any, limit: int = 60) -> str:

@@ -32,6 +32,7 @@ import torch
 from l2phase import theory
 
 from ..transition_matching import PredictedTransition, detect_curve_change_points
+from ..reporting import NO_CONVERGED_RUN
 from ..verdicts import ORDER_PARAMETER, judge
 from ..data import Dataset
 from ..models import NetSpec, forward
@@ -252,10 +253,12 @@ def accuracy_regimes(
     norm_cps = signals["param_norm_sq"]["change_points"]
     last = max(norm_cps, key=lambda c: c["gamma"]) if norm_cps else None
     pn = col("param_norm_sq")
-    vanished = ~ok | (pn <= collapse_rtol * np.nanmax(np.where(ok, pn, np.nan)))
-    tail = np.flatnonzero(~vanished)
-    first_zero = int(tail.max()) + 1 if tail.size else 0
-    collapsed_from = float(gamma[first_zero]) if first_zero < len(gamma) else None
+    collapsed_from = None
+    if ok.any():  # without a usable point nothing has vanished: there is no measurement
+        vanished = ~ok | (pn <= collapse_rtol * np.max(pn[ok]))
+        tail = np.flatnonzero(~vanished)
+        first_zero = int(tail.max()) + 1 if tail.size else 0
+        collapsed_from = float(gamma[first_zero]) if first_zero < len(gamma) else None
     chance_rows = []
     if last is not None and collapsed_from is not None:
         above = ok & (gamma > last["high"]) & (gamma >= collapsed_from)
@@ -303,11 +306,12 @@ def accuracy_regimes(
         linear["verdict"] = verdict
     n_div = int(sum(bool(r["diverged"]) for r in result.records))
     checks = [
-        dict(name="no diverged gamma point", passed=n_div == 0, detail=f"{n_div} diverged"),
+        dict(name="no diverged gamma point", passed=n_div == 0, detail=f"{n_div} of {len(gamma)} diverged"),
         dict(name="a collapse of ||theta||^2 was detected", passed=last is not None and collapsed_from is not None,
-             detail=("no change point" if last is None else f"last change point at gamma = {last['gamma']:.4g}")
-             + ("; ||theta||^2 never vanishes on the grid" if collapsed_from is None
-                else f"; ||theta||^2 vanished from gamma = {collapsed_from:.4g}")),
+             detail=(f"no usable point ({NO_CONVERGED_RUN})" if not ok.any() else
+                     ("no change point" if last is None else f"last change point at gamma = {last['gamma']:.4g}")
+                     + ("; ||theta||^2 never vanishes on the grid" if collapsed_from is None
+                        else f"; ||theta||^2 vanished from gamma = {collapsed_from:.4g}"))),
     ]
     if verdict["status"] != "not testable":
         checks.append(dict(name=f"||theta||^2 change points match the deep-linear prediction (D = {D})",

@@ -126,6 +126,9 @@ def _run_branches(spec, data, g, store, tag, train, train_down, start_up, start_
     for b, init, x0 in (("up", start_up, g[0]), ("down", start_down, g[-1])):
         if b not in thetas:
             thetas[b] = initial_parameters(spec, init, beta, point_seed(seed, x0, 7 if b == "up" else 8)).to(device)
+    if store is not None:  # both branches' point files listed in the marker at once
+        for b in ("up", "down"):
+            store.claim_points(f"{tag}-{b}", [float(x) for x in branches[b][len(recs[b]):]])
     while len(recs["up"]) < n or len(recs["down"]) < n:
         todo = [b for b in ("up", "down") if len(recs[b]) < n]
         gam = np.array([branches[b][len(recs[b])] for b in todo])

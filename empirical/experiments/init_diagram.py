@@ -387,6 +387,9 @@ def _run_diagram(cfg: InitDiagramConfig, rs: RunStore | None, executor, progress
                     store[(_key(g, gp), m)] = recs
                 else:
                     pending.add((_key(g, gp), m))
+        if rs is not None:  # every pending point's files listed in the marker at once
+            rs.claim_points(POINT_GROUP, [(g, gp, m) for (g, gp, m) in requested if (_key(g, gp), m) in pending],
+                            arrays=cfg.keep_neurons > 0)
         n_, D = data.n_samples, data.in_dim + 1
         units = []
         for m in cfg.widths:

@@ -58,6 +58,9 @@ def _header(res: dict, title: str) -> list[str]:
              f"{sum(c['rejected'] for c in res.get('controls', []))} of {len(res.get('controls', []))} negative controls "
              "rejected.",
              ""]
+    if res.get("no_usable_point"):
+        lines += [f"**No usable point**: {res['no_usable_point']}. Nothing below is a measurement: every "
+                  "value in the tables and plots comes from a diverged or unconverged run.", ""]
     return lines
 
 
@@ -144,8 +147,10 @@ def _classifier_report(res: dict) -> str:
     elif lt:
         L += ["", f"Deep-linear prediction not available: {lt['error']}"]
     L += ["", "## Accuracy at chance above the last transition", "",
-          f"||theta||^2 has vanished (below 1e-6 of its largest value) from gamma = {_f(an['collapsed_from'])}; "
-          "the check uses the points above both that gamma and the last change point of ||theta||^2.", ""]
+          (f"||theta||^2 has vanished (below 1e-6 of its largest value) from gamma = {_f(an['collapsed_from'])}; "
+           "the check uses the points above both that gamma and the last change point of ||theta||^2."
+           if an["collapsed_from"] is not None else
+           "||theta||^2 does not vanish on the usable points of the grid (or there is none): nothing to check."), ""]
     for r in an["chance"]:
         L.append(f"- {r['signal']}: chance {r['chance']:.4f}, {r['n_points']} points above, max |acc - chance| = "
                  f"{_f(r['max_abs_deviation'])}")
@@ -223,6 +228,7 @@ def _vae_report(res: dict) -> str:
     changes = []
     prev = None
     for b, n in an["n_active"]:
+        n = "none (diverged)" if n is None else n
         if n != prev:
             changes.append(f"{n} from beta = {_f(b)}")
             prev = n

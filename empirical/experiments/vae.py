@@ -399,7 +399,7 @@ def collapse_checks(result: SweepResult, analysis: dict[str, Any]) -> list[dict]
     collapses at its predicted beta_c as a kink; every latent dimension has collapsed at the
     largest beta.  Each check: dict(name, passed, detail)."""
     n_div = int(sum(bool(r["diverged"]) for r in result.records))
-    checks = [dict(name="no diverged beta point", passed=n_div == 0, detail=f"{n_div} diverged")]
+    checks = [dict(name="no diverged beta point", passed=n_div == 0, detail=f"{n_div} of {len(result.records)} diverged")]
     for mo in analysis["modes"]:
         if "predicted_beta_c" not in mo:
             continue
@@ -413,7 +413,8 @@ def collapse_checks(result: SweepResult, analysis: dict[str, Any]) -> list[dict]
     last = result.records[-1]
     checks.append(dict(name="every latent dimension has collapsed at the largest beta",
                        passed=bool(not last["diverged"] and int(last["n_active"]) == 0),
-                       detail=f"{last['n_active']} active at beta = {last['beta']:g}"))
+                       detail=(f"the largest beta = {last['beta']:g} diverged" if last["diverged"] else
+                               f"{last['n_active']} active at beta = {last['beta']:g}")))
     return checks
 
 
@@ -446,7 +447,7 @@ def collapse_analysis(
     dict with ``modes`` (per mode: detected change point, predicted beta_c, match),
     ``curvature`` (per signal: change points), ``confirmed`` (linear VAE: every mode
     matched; MLP VAE: None), ``controls`` (linear VAE: each with ``rejected``) and
-    ``n_active`` (beta, active dimensions) pairs.
+    ``n_active`` (beta, active dimensions; None where the point diverged) pairs.
     """
     check_type(result, SweepResult, "result")
     if data is not None:
@@ -504,4 +505,5 @@ def collapse_analysis(
         curvature[sig] = [c.to_dict() for c in cps]
     confirmed = all(m.get("confirmed", False) for m in modes) if predicted else None
     return dict(modes=modes, curvature=curvature, confirmed=confirmed, controls=controls, rtol=rtol, resolution=resolution,
-                n_active=[(float(b), int(r["n_active"])) for b, r in zip(beta, result.records)])
+                n_active=[(float(b), None if r["diverged"] else int(r["n_active"]))
+                          for b, r in zip(beta, result.records)])

@@ -11,6 +11,8 @@ import numpy as np
 
 from l2phase.theory.checks import InputError, InputTypeError, check_int, check_seed
 
+from ..dataset import check_xy
+
 __all__ = ["TWO_LAYER_DATASETS", "TwoLayerData", "initial_draws", "two_layer_dataset"]
 
 #: Names accepted by :func:`two_layer_dataset` (``mnist`` needs a local path: ``mnist:PATH``).
@@ -28,18 +30,10 @@ class TwoLayerData:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        X = np.asarray(self.X, dtype=float)
-        y = np.asarray(self.y, dtype=float).reshape(-1)
-        if X.ndim == 1:
-            X = X[:, None]
-        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-            raise InputError(f"X must be a non-empty (n, d) array, got shape {np.shape(self.X)}")
-        if y.shape[0] != X.shape[0]:
-            raise InputError(f"y has {y.shape[0]} values but X has {X.shape[0]} rows")
-        if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-            raise InputError("X and y must be finite")
+        # the shared check; a 1-D X is one input column, y one value per sample
+        X, Y = check_xy(self.X, self.y, names=("X", "y"), column_x=True, one_target=True)
         object.__setattr__(self, "X", X)
-        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "y", Y[:, 0])
 
     @property
     def n_samples(self) -> int:
