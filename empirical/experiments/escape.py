@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -59,8 +59,10 @@ __all__ = [
     "EscapeConfig",
     "KramersLanger",
     "default_escape_gamma",
+    "escape_design",
     "escape_landscape",
     "kramers_langer",
+    "langevin_unit",
     "minimum_energy_path_check",
     "run_escape",
     "plot_arrhenius",
@@ -87,10 +89,18 @@ def default_escape_gamma(depth: int, a: float, c: float, start: str) -> float:
 class EscapeConfig:
     """One Langevin escape experiment (see the module docstring).
 
-    ``inverse_temperatures`` are the values of Delta L / T to run (each T = Delta L / x);
-    ``replicas`` per temperature; ``dt`` the Langevin (Leimkuhler-Matthews) step (None: 0.15 / largest
-    Hessian eigenvalue at the metastable minimum and the saddle, capped at 0.1);
-    ``max_steps`` the budget, after which replicas count as censored.
+    ``inverse_temperatures`` are the values x = Delta L / T to run (each T = Delta L / x, so the
+    temperatures follow from the exact barrier; the default span of 5 in x gives
+    e^5 ~ 150 x, i.e. > 2 decades, in mean escape time); ``dt`` the Langevin
+    (Leimkuhler-Matthews) step (None: 0.15 / largest Hessian eigenvalue at the metastable
+    minimum and the saddle, capped at 0.1).
+
+    Replicas and budgets: with ``replicas`` None (the default) a total of ``steps`` Langevin
+    steps is shared out over the temperatures by :func:`escape_design` (replicas and a per-
+    temperature budget of ``budget_factor`` predicted mean times, escapes ~ tau^(-1/2): the
+    allocation that minimises the variance of the Arrhenius slope for a given cost); with
+    ``replicas`` (and ``max_steps``) given, that many at every temperature.  Replicas that
+    have not escaped within their budget count as censored.
     """
 
     depth: int = 2
@@ -101,12 +111,15 @@ class EscapeConfig:
     width: int = 1
     in_dim: int = 2
     out_dim: int = 2
-    inverse_temperatures: tuple = (4.5, 5.7, 6.9, 8.1, 9.3)
-    replicas: int = 300
+    inverse_temperatures: tuple = (4.0, 5.25, 6.5, 7.75, 9.0)
+    replicas: int | None = None
     dt: float | None = None
-    max_steps: int = 200_000
+    max_steps: int | None = None
+    steps: int = 300_000_000
+    budget_factor: float = 2.0
+    min_replicas: int = 16
     control_shift_se: float = 4.0
-    control_shift_rel: float = 0.15
+    control_shift_rel: float = 0.1
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -119,8 +132,10 @@ class EscapeConfig:
             check_positive(self.gamma, "gamma")
         if len(self.inverse_temperatures) < 3 or min(self.inverse_temperatures) <= 0:
             raise InputError("inverse_temperatures needs >= 3 values of barrier/T > 0")
-        if self.replicas < 2 or self.max_steps < 1:
+        if self.replicas is not None and (self.replicas < 2 or (self.max_steps or 0) < 1):
             raise InputError("replicas must be >= 2 and max_steps >= 1")
+        if self.replicas is None and (self.steps < 1000 or self.budget_factor <= 0 or self.min_replicas < 2):
+            raise InputError("steps must be >= 1000, budget_factor > 0 and min_replicas >= 2")
 
     @property
     def resolved_gamma(self) -> float:
@@ -129,8 +144,8 @@ class EscapeConfig:
 
     @classmethod
     def quick(cls, **kw) -> "EscapeConfig":
-        """Fewer replicas and a smaller budget (the CLI's --quick)."""
-        base = dict(replicas=100, max_steps=80_000)
+        """A smaller step budget (the CLI's --quick; well under 2 minutes on 2 cores)."""
+        base = dict(steps=60_000_000)
         base.update(kw)
         return cls(**base)
 
@@ -286,7 +301,56 @@ def _states(ls: LinearLandscape, sb, start: str):
     return learned, saddle, t_m ** (1 / n), t_s ** (1 / n), dict(exit_below=0.1 * t_s)
 
 
-def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
+def escape_design(cfg: EscapeConfig, tau_predicted, dt: float) -> list[tuple[int, int]]:
+    """(replicas, max_steps) per temperature for a total of ``cfg.steps`` Langevin steps.
+
+    An exponential first-passage law censored at any budget gives one unit of Fisher
+    information on log tau per escape, at an expected cost of tau / dt steps per escape.  For
+    the slope of log tau against 1/T that is spent best with escapes e_i ~ tau_i^(-1/2) (for two
+    temperatures this minimises 1/e_1 + 1/e_2 at fixed e_1 tau_1 + e_2 tau_2), so the cheap
+    warm temperatures get many replicas and the cold ones few.  Each replica runs at most
+    ``budget_factor`` predicted mean times (the Kramers-Langer ``tau_predicted``; only the design
+    uses it, the fit does not), so ~1 - e^-budget_factor of the replicas escape.  With
+    ``cfg.replicas`` set: that many replicas and ``cfg.max_steps`` at every temperature.
+    """
+    tau = np.asarray(tau_predicted, dtype=float)
+    if cfg.replicas is not None:
+        return [(int(cfg.replicas), int(cfg.max_steps))] * tau.size
+    frac = 1.0 - math.exp(-cfg.budget_factor)
+    k = cfg.steps * dt / np.sum(np.sqrt(tau))  # escapes e_i = k / sqrt(tau_i): cost sum e_i tau_i / dt = steps
+    return [(max(cfg.min_replicas, int(math.ceil(k / math.sqrt(t) / frac))),
+             max(1, int(math.ceil(cfg.budget_factor * t / dt)))) for t in tau]
+
+
+def _unit_seed(seed: int, index: int) -> int:
+    """The seed of work unit ``index``: independent streams, the same whatever ran before it."""
+    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0] % (2**31 - 1))
+
+
+def langevin_unit(unit: dict[str, Any]) -> dict[str, np.ndarray]:
+    """One temperature of :func:`run_escape` (a work unit for an executor): first-passage times.
+
+    ``unit`` holds the arguments of :func:`numerics.deep_linear_first_passage` (``theta0`` one
+    row, tiled to ``replicas``); returns ``times`` and ``censored``.
+    """
+    R = int(unit["replicas"])
+    times, cens = deep_linear_first_passage(
+        np.tile(np.asarray(unit["theta0"], dtype=float), (R, 1)), np.full(R, float(unit["temperature"])),
+        unit["dims"], unit["A"], unit["beta"], unit["gamma"], unit["u"], unit["v"], dt=unit["dt"],
+        max_steps=int(unit["max_steps"]), seed=int(unit["seed"]), **unit["exit"])
+    return dict(times=times, censored=cens)
+
+
+def _check_unit(R: int):
+    def check(rec, arrays):
+        t, c = arrays["times"], arrays["censored"]
+        if t.shape != (R,) or c.shape != (R,) or not np.all(np.isfinite(t)):
+            raise ValueError(f"expected {R} finite times")
+    return check
+
+
+def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None,
+               progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Langevin escape at every temperature, censored MLE, Arrhenius fit, verdict with controls.
 
     Returns a JSON-serialisable dict: ``barrier_exact``, ``barrier_fit``, ``barrier_fit_se``,
@@ -294,12 +358,14 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
     (T, tau, log_tau_se, events, censored, Kramers-Langer tau), the Kaplan-Meier curves,
     the minimum-energy-path check (``mep``), the negative controls and ``agree``.
 
-    Measured (full size, 300 replicas, barrier/T = 4.5..9.3): relative errors 1.4% (D=2) and
-    0.2% (D=3) from trivial, 2.6% (D=2) and 2.2% (D=3) from learned, over 2.0-2.2 decades.
-    At barrier/T ~ 4.5 escape out of the learning minimum is ~20% slower than Kramers-Langer
-    (a finite-temperature correction that pulls the slope down); with ``quick`` (100
-    replicas) D=2 from learned came out 7% low.
+    Each temperature is one work unit (its own seed, :func:`langevin_unit`), run by
+    ``executor`` (default: here, one after the other) and, with a
+    :class:`l2phase.empirical.RunStore` ``store``, saved as a point (group ``langevin``) as it
+    finishes; the points a resumed store holds are reused, so a killed run that is resumed
+    gives the same numbers.  ``progress(1)`` is called per finished temperature.
     """
+    from ..executors import InProcessExecutor
+
     gamma = cfg.resolved_gamma
     sb = scalar_barrier(gamma, cfg.depth, a=cfg.a, c=cfg.c, ey2=0.0)
     if not sb.exists[0]:
@@ -313,19 +379,42 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
     dt = cfg.dt if cfg.dt is not None else min(0.1, 0.15 / lam_max)
     x = np.asarray(cfg.inverse_temperatures, dtype=float)
     Ts = exact / x
-    R = cfg.replicas
+    design = escape_design(cfg, kl.mean_time(Ts), dt)
     U, _, V = ls.modes()
-    times, cens = deep_linear_first_passage(
-        np.tile(th_min.numpy(), (R * Ts.size, 1)), np.repeat(Ts, R), [cfg.in_dim] + [cfg.width] * cfg.depth
-        + [cfg.out_dim], ls.A.numpy(), ls.beta.numpy(), gamma, U[:, 0].numpy(), V[:, 0].numpy(), dt=dt,
-        max_steps=cfg.max_steps, seed=cfg.seed, **exit_kw)
+    common = dict(theta0=th_min.numpy(), dims=[cfg.in_dim] + [cfg.width] * cfg.depth + [cfg.out_dim],
+                  A=ls.A.numpy(), beta=ls.beta.numpy(), gamma=gamma, u=U[:, 0].numpy(), v=V[:, 0].numpy(), dt=dt,
+                  exit=exit_kw)
+    units = [dict(common, temperature=float(T), replicas=R, max_steps=ms, seed=_unit_seed(cfg.seed, i))
+             for i, (T, (R, ms)) in enumerate(zip(Ts, design))]
+    results: list[dict | None] = [None] * len(units)
+    todo = []
+    for i, un in enumerate(units):
+        pt = None if store is None else store.load_point("langevin", float(x[i]), _check_unit(un["replicas"]))
+        if pt is not None:
+            results[i] = dict(times=pt.arrays["times"], censored=pt.arrays["censored"].astype(bool))
+            if progress is not None:
+                progress(1)
+        else:
+            todo.append(i)
+    executor = executor if executor is not None else InProcessExecutor()
+    for j, res in executor.map_unordered(langevin_unit, [units[i] for i in todo]):
+        i = todo[j]
+        if store is not None:
+            store.save_point("langevin", float(x[i]), dict(temperature=units[i]["temperature"],
+                                                           replicas=units[i]["replicas"],
+                                                           max_steps=units[i]["max_steps"], seed=units[i]["seed"]),
+                             dict(times=res["times"], censored=res["censored"]))
+        results[i] = res
+        if progress is not None:
+            progress(1)
     rows, survival = [], []
     for i, T in enumerate(Ts):
-        sl = slice(i * R, (i + 1) * R)
-        est = censored_exponential_mle(times[sl], cens[sl])
-        km_t, km_s = kaplan_meier(times[sl], cens[sl])
+        t_i, c_i = results[i]["times"], results[i]["censored"]
+        est = censored_exponential_mle(t_i, c_i)
+        km_t, km_s = kaplan_meier(t_i, c_i)
         rows.append(dict(temperature=float(T), barrier_over_T=float(x[i]), tau=est.tau, log_tau_se=est.log_tau_se,
-                         events=est.n_events, censored=est.n_censored,
+                         events=est.n_events, censored=est.n_censored, replicas=units[i]["replicas"],
+                         budget=units[i]["max_steps"] * dt,
                          tau_kramers_langer=float(kl.mean_time(T))))
         survival.append(dict(temperature=float(T), tau=est.tau, t=km_t.tolist(), survival=km_s.tolist()))
     fit = arrhenius_fit(Ts, [r["tau"] for r in rows], [r["log_tau_se"] for r in rows], kappa=kl.kappa)
