@@ -57,6 +57,7 @@ from ..string_method import string_method
 
 __all__ = [
     "EscapeConfig",
+    "arrhenius_verdict",
     "KramersLanger",
     "default_escape_gamma",
     "escape_design",
@@ -349,6 +350,32 @@ def _check_unit(R: int):
     return check
 
 
+def arrhenius_verdict(fit, exact: float, *, shift_se: float = 4.0, shift_rel: float = 0.1):
+    """Checks and negative controls of an Arrhenius fit against the exact barrier.
+
+    Checks: |fit - exact| / exact <= 5% (``REL_TARGET``), the mean escape times span >= 2
+    decades (``DECADES_TARGET``), and each negative control rejected (|z| > 2, z = (fit -
+    barrier) / se): the exact barrier shifted by +-``shift_se`` standard errors (rejected only
+    when the fit sits within ~2 se of the exact value, i.e. the error bar is honest) and scaled by
+    1 +- ``shift_rel`` (a wrong barrier must be told apart).  Returns (checks, controls), lists
+    of dicts; the verdict is that every check passed.
+    """
+    rel = abs(fit.barrier - exact) / exact
+    controls = []
+    for name, value in ((f"exact + {shift_se:g} se", exact + shift_se * fit.barrier_se),
+                        (f"exact - {shift_se:g} se", exact - shift_se * fit.barrier_se),
+                        (f"exact x {1 + shift_rel:g}", exact * (1 + shift_rel)),
+                        (f"exact x {1 - shift_rel:g}", exact * (1 - shift_rel))):
+        z = fit.z_score(value)
+        controls.append(dict(name=name, barrier=float(value), z=float(z), rejected=bool(abs(z) > 2.0)))
+    checks = [
+        dict(name=f"fitted barrier within {REL_TARGET:.0%} of exact", value=rel, passed=bool(rel <= REL_TARGET)),
+        dict(name=f"mean escape time spans >= {DECADES_TARGET:g} decades", value=fit.decades,
+             passed=bool(fit.decades >= DECADES_TARGET)),
+    ] + [dict(name=f"negative control rejected: {c['name']}", value=c["z"], passed=c["rejected"]) for c in controls]
+    return checks, controls
+
+
 def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None,
                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Langevin escape at every temperature, censored MLE, Arrhenius fit, verdict with controls.
@@ -418,19 +445,8 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None
                          tau_kramers_langer=float(kl.mean_time(T))))
         survival.append(dict(temperature=float(T), tau=est.tau, t=km_t.tolist(), survival=km_s.tolist()))
     fit = arrhenius_fit(Ts, [r["tau"] for r in rows], [r["log_tau_se"] for r in rows], kappa=kl.kappa)
+    checks, controls = arrhenius_verdict(fit, exact, shift_se=cfg.control_shift_se, shift_rel=cfg.control_shift_rel)
     rel = abs(fit.barrier - exact) / exact
-    controls = []
-    for name, value in ((f"exact + {cfg.control_shift_se:g} se", exact + cfg.control_shift_se * fit.barrier_se),
-                        (f"exact - {cfg.control_shift_se:g} se", exact - cfg.control_shift_se * fit.barrier_se),
-                        (f"exact x {1 + cfg.control_shift_rel:g}", exact * (1 + cfg.control_shift_rel)),
-                        (f"exact x {1 - cfg.control_shift_rel:g}", exact * (1 - cfg.control_shift_rel))):
-        z = fit.z_score(value)
-        controls.append(dict(name=name, barrier=float(value), z=float(z), rejected=bool(abs(z) > 2.0)))
-    checks = [
-        dict(name=f"fitted barrier within {REL_TARGET:.0%} of exact", value=rel, passed=bool(rel <= REL_TARGET)),
-        dict(name=f"mean escape time spans >= {DECADES_TARGET:g} decades", value=fit.decades,
-             passed=bool(fit.decades >= DECADES_TARGET)),
-    ] + [dict(name=f"negative control rejected: {c['name']}", value=c["z"], passed=c["rejected"]) for c in controls]
     out = dict(
         config=cfg.to_dict(), gamma=gamma, start=cfg.start, metastable=metastable, dt=dt,
         barrier_exact=exact, barrier_fit=fit.barrier, barrier_fit_se=fit.barrier_se, decades=fit.decades,
