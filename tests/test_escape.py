@@ -300,29 +300,51 @@ def test_escape_design_spends_the_budget_slope_optimally():
     assert escape_design(EscapeConfig(replicas=7, max_steps=99), tau, dt) == [(7, 99), (7, 99)]
 
 
+def _drifting_arrhenius_sample(rng, barrier, x, n, tau0=3.0, drift=1.0):
+    """Censored exponential samples with tau = tau0 e^(barrier/T) (1 + drift T/barrier): a prefactor
+    that drifts with T as a real escape's does; returns T, tau estimates, their se."""
+    T = barrier / x
+    taus, ses = [], []
+    for xi in x:
+        true_tau = tau0 * np.exp(xi) * (1 + drift / xi)
+        t, cens = _censored_sample(rng, true_tau, n, 2 * true_tau)
+        est = censored_exponential_mle(t, cens)
+        taus.append(est.tau)
+        ses.append(est.log_tau_se)
+    return T, np.array(taus), np.array(ses)
+
+
+def test_fixed_prefactor_fit_removes_the_finite_temperature_drift_that_biases_the_plain_line():
+    rng = np.random.default_rng(11)
+    barrier, x = 0.05, np.array([4.0, 5.25, 6.5, 7.75, 9.0])
+    T, taus, ses = _drifting_arrhenius_sample(rng, barrier, x, 40_000)
+    plain = arrhenius_fit(T, taus, ses)
+    fixed = arrhenius_fit(T, taus, ses, log_tau0=np.log(3.0))
+    # the straight line absorbs the drift into its slope: ~ drift / (x_lo x_hi) ~ 2.8% low
+    assert plain.z_score(barrier) < -4 and plain.barrier < 0.985 * barrier
+    assert abs(fixed.z_score(barrier)) < 3 and fixed.barrier_se < 0.5 * plain.barrier_se
+    assert fixed.finite_t == pytest.approx(1.0 / barrier, rel=0.3)  # log(1 + T/barrier) ~ T/barrier
+    assert fixed.log_tau0_se == 0.0 and plain.finite_t == 0.0
+
+
 def test_arrhenius_verdict_accepts_the_planted_barrier_and_rejects_one_off_by_ten_percent():
     from l2phase.empirical.experiments.escape import arrhenius_verdict
 
     rng = np.random.default_rng(7)
     barrier, x = 0.05, np.array([4.0, 5.25, 6.5, 7.75, 9.0])
-    T = barrier / x
-    taus, ses = [], []
-    for Ti in T:
-        true_tau = 3.0 * np.exp(barrier / Ti)
-        t, cens = _censored_sample(rng, true_tau, 3000, 2 * true_tau)
-        est = censored_exponential_mle(t, cens)
-        taus.append(est.tau)
-        ses.append(est.log_tau_se)
-    fit = arrhenius_fit(T, taus, ses)
+    T, taus, ses = _drifting_arrhenius_sample(rng, barrier, x, 3000)
+    fit = arrhenius_fit(T, taus, ses, log_tau0=np.log(3.0))
     checks, controls = arrhenius_verdict(fit, barrier)
     assert all(c["passed"] for c in checks), checks
     for wrong in (1.1 * barrier, 0.9 * barrier):
         checks, _ = arrhenius_verdict(fit, wrong)
         assert not all(c["passed"] for c in checks)
         assert not checks[0]["passed"]  # the 5% check itself fails
+    # a wrong prefactor (the stationary law's normalisation off by e) biases the fit: rejected too
+    checks, _ = arrhenius_verdict(arrhenius_fit(T, taus, ses, log_tau0=np.log(3.0) + 1.0), barrier)
+    assert not all(c["passed"] for c in checks)
     # too narrow a temperature range: the decades check fails even with the right barrier
-    narrow = arrhenius_fit(T[:3], taus[:3], ses[:3])
-    checks, _ = arrhenius_verdict(narrow, barrier)
+    checks, _ = arrhenius_verdict(arrhenius_fit(T[:3], taus[:3], ses[:3], log_tau0=np.log(3.0)), barrier)
     assert not checks[1]["passed"]
 
 
