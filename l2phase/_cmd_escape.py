@@ -178,7 +178,8 @@ def run(args) -> int:
             make_executor(args.scheduler, "escape") as executor, \
             progress_bar(not args.no_progress, "l2phase escape", total=n_units, unit="unit") as bar:
         progress = bar.update if bar is not None else None
-        res = run_escape(cfg, store=store, executor=executor, progress=progress)
+        # no --scheduler: the temperatures run here, in one thread per core
+        res = run_escape(cfg, store=store, executor=executor if args.scheduler else None, progress=progress)
         if stats_info:
             res["stats"] = stats_info
         if args.sgd:

@@ -43,6 +43,7 @@ fit uses the known kappa = m/2 (fitting log tau against 1/T alone would bias the
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -150,7 +151,7 @@ class EscapeConfig:
     @classmethod
     def quick(cls, **kw) -> "EscapeConfig":
         """A smaller step budget (the CLI's --quick; well under 2 minutes on 2 cores)."""
-        base = dict(steps=60_000_000)
+        base = dict(steps=50_000_000)
         base.update(kw)
         return cls(**base)
 
@@ -381,8 +382,18 @@ def arrhenius_verdict(fit, exact: float, *, shift_se: float = 5.0, shift_rel: fl
     return checks, controls
 
 
+def _threaded_units(fn, units, threads: int):
+    """(index, fn(unit)) in completion order, ``threads`` at a time (the numba kernel releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {pool.submit(fn, u): i for i, u in enumerate(units)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+
 def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None,
-               progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+               progress: Callable[[int], None] | None = None, threads: int | None = None) -> dict[str, Any]:
     """Langevin escape at every temperature, censored MLE, Arrhenius fit, verdict with controls.
 
     Returns a JSON-serialisable dict: ``barrier_exact``, ``barrier_fit``, ``barrier_fit_se``,
@@ -391,13 +402,12 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None
     the minimum-energy-path check (``mep``), the negative controls and ``agree``.
 
     Each temperature is one work unit (its own seed, :func:`langevin_unit`), run by
-    ``executor`` (default: here, one after the other) and, with a
+    ``executor`` (default: here, in ``threads`` threads, default one per core; the numbers do
+    not depend on how many) and, with a
     :class:`l2phase.empirical.RunStore` ``store``, saved as a point (group ``langevin``) as it
     finishes; the points a resumed store holds are reused, so a killed run that is resumed
     gives the same numbers.  ``progress(1)`` is called per finished temperature.
     """
-    from ..executors import InProcessExecutor
-
     gamma = cfg.resolved_gamma
     sb = scalar_barrier(gamma, cfg.depth, a=cfg.a, c=cfg.c, ey2=0.0)
     if not sb.exists[0]:
@@ -428,8 +438,12 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None
                 progress(1)
         else:
             todo.append(i)
-    executor = executor if executor is not None else InProcessExecutor()
-    for j, res in executor.map_unordered(langevin_unit, [units[i] for i in todo]):
+    if executor is not None:
+        finished = executor.map_unordered(langevin_unit, [units[i] for i in todo])
+    else:
+        n_threads = max(1, min(len(todo), threads if threads is not None else (os.cpu_count() or 1)))
+        finished = _threaded_units(langevin_unit, [units[i] for i in todo], n_threads)
+    for j, res in finished:
         i = todo[j]
         if store is not None:
             store.save_point("langevin", float(x[i]), dict(temperature=units[i]["temperature"],
