@@ -64,7 +64,8 @@ def register(sub) -> None:
                    help="with --components: unit variance per component (then A = I and the reduction applies)")
     p.add_argument("--sgd", action="store_true", help="also measure minibatch-SGD escapes")
     p.add_argument("--grokking", action="store_true", help="also run the sparse-sampling grokking task")
-    p.add_argument("--quick", action="store_true", help="fewer replicas and steps (well under 2 minutes)")
+    p.add_argument("--quick", action="store_true",
+                   help="a smaller Langevin step budget (50M steps, ~1 minute of CPU on 2 cores; 300M without)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"report directory (default {DEFAULT_OUT}/)")
     p.add_argument("--seed", default="0", help="seed of every random draw")
