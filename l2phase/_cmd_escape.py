@@ -174,7 +174,7 @@ def run(args) -> int:
     out = prepare_out_dir(args.out)
     fingerprint = run_fingerprint("escape", dict(cfg.to_dict(), quick=args.quick, sgd=args.sgd,
                                                  grokking=args.grokking))
-    n_units = len(cfg.inverse_temperatures) + int(args.sgd) + int(args.grokking)
+    n_units = 1 + len(cfg.inverse_temperatures) + int(args.sgd) + int(args.grokking)
     with RunStore.open(out, fingerprint=fingerprint, resume=args.resume, command="escape") as store, \
             make_executor(args.scheduler, "escape") as executor, \
             progress_bar(not args.no_progress, "l2phase escape", total=n_units, unit="unit") as bar:

@@ -407,7 +407,9 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None
     not depend on how many) and, with a
     :class:`l2phase.empirical.RunStore` ``store``, saved as a point (group ``langevin``) as it
     finishes; the points a resumed store holds are reused, so a killed run that is resumed
-    gives the same numbers.  ``progress(1)`` is called per finished temperature.
+    gives the same numbers.  The string-method check (``mep``) runs first and is stored the
+    same way (group ``mep``).  ``progress(1)`` is called per finished temperature and for the
+    string method.
     """
     gamma = cfg.resolved_gamma
     sb = scalar_barrier(gamma, cfg.depth, a=cfg.a, c=cfg.c, ey2=0.0)
@@ -429,6 +431,17 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None
                   exit=exit_kw)
     units = [dict(common, temperature=float(T), replicas=R, max_steps=ms, seed=_unit_seed(cfg.seed, i))
              for i, (T, (R, ms)) in enumerate(zip(Ts, design))]
+    m = None
+    if mep:  # first, so that a killed run has it stored: a point of its own (group "mep")
+        pt = None if store is None else store.load_point("mep", 0)
+        if pt is not None:
+            m = pt.record
+        else:
+            m = minimum_energy_path_check(cfg.depth, cfg.a, cfg.c, gamma, seed=cfg.seed)
+            if store is not None:
+                m = store.save_point("mep", 0, m)
+        if progress is not None:
+            progress(1)
     results: list[dict | None] = [None] * len(units)
     todo = []
     for i, un in enumerate(units):
@@ -480,7 +493,6 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None
         kramers_langer=asdict(kl), rows=rows, survival=survival, controls=controls,
     )
     if mep:
-        m = minimum_energy_path_check(cfg.depth, cfg.a, cfg.c, gamma, seed=cfg.seed)
         key = "rel_diff_from_" + cfg.start
         checks.append(dict(name="string-method barrier of a width-3 net within 1e-3 of exact", value=m[key],
                            passed=bool(m[key] <= 1e-3 and m["saddle_negative_eigenvalues"] == 1)))
