@@ -51,6 +51,8 @@ from .langevin import FirstPassage, langevin_escape, sgd_escape, sgd_noise_tempe
 from .experiments.escape import (
     EscapeConfig,
     KramersLanger,
+    arrhenius_verdict,
+    escape_design,
     kramers_langer,
     minimum_energy_path_check,
     run_escape,
@@ -157,6 +159,7 @@ __all__ = [
     "LinearLandscape", "MinimumEnergyPath", "string_method", "FirstPassage", "langevin_escape", "sgd_escape",
     "sgd_noise_temperature", "EscapeConfig", "KramersLanger", "kramers_langer", "minimum_energy_path_check",
     "run_escape",
+    "arrhenius_verdict", "escape_design",
     # two-layer ReLU initialisation phase diagram (Luo et al., arXiv:2007.07497)
     "InitDiagramConfig",
     "InitDiagramResult",

@@ -7,16 +7,24 @@ controls) and writes to ``--out``: ``report.md``, ``results.json``, ``arrhenius.
 ``survival.png``.  With ``--sgd`` also minibatch SGD escapes (``sgd.png``), with
 ``--grokking`` the sparse-sampling grokking task (``grokking.png``).
 
+Each temperature is one work unit (and the SGD and grokking parts one each), saved in
+``--out``'s point store as it finishes: ``--resume`` reuses them (a killed run resumed gives
+the same numbers), ``--scheduler`` runs the temperatures on Dask.  ``--data NAME`` (as in
+``l2phase theory``) or ``--stats FILE`` take a and c from the top mode of a data set's
+statistics when the scalar reduction applies (its input direction an eigenvector of A), and
+refuse with an input error otherwise.
+
 Exit status 0 when the fitted barrier agrees with the exact one within 5% over at least
 2 decades of mean escape time and every negative control is rejected; 1 otherwise.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
-from ._options import prepare_out_dir
+from ._options import add_scheduler_argument, make_executor, parse_seed, prepare_out_dir, progress_bar
 
 DEFAULT_OUT = "l2phase-escape"
 OUTPUT_FILES = ("report.md", "results.json", "arrhenius.png", "survival.png")
@@ -44,12 +52,29 @@ def register(sub) -> None:
     p.add_argument("--stats", default=None, metavar="FILE",
                    help="general data: .npz or .json with A (d x d), beta = E[x y^T] (d x k), ey2; the top mode "
                         "(a = u^T A u, c = its singular value) sets --a and --c (needs u an eigenvector of A)")
+    g = p.add_argument_group("data (--data): the top mode of a data set's statistics sets --a and --c")
+    g.add_argument("--data", default=None, metavar="NAME",
+                   help="digits | mnist (local files: L2PHASE_MNIST or --mnist-path) | synthetic | FILE.npz (arrays "
+                        "X, Y) | FILE.csv (with --target); class labels become centred one-hot targets")
+    g.add_argument("--target", default=None, help="target column name(s) of a .csv file, comma-separated")
+    g.add_argument("--mnist-path", default=None, help="MNIST directory or mnist.npz (default: $L2PHASE_MNIST)")
+    g.add_argument("--components", default=None, type=int, metavar="N",
+                   help="project the inputs on their top N principal components")
+    g.add_argument("--whiten", action="store_true",
+                   help="with --components: unit variance per component (then A = I and the reduction applies)")
     p.add_argument("--sgd", action="store_true", help="also measure minibatch-SGD escapes")
     p.add_argument("--grokking", action="store_true", help="also run the sparse-sampling grokking task")
-    p.add_argument("--quick", action="store_true", help="fewer replicas and steps (well under 2 minutes)")
+    p.add_argument("--quick", action="store_true",
+                   help="a smaller Langevin step budget (50M steps, ~1 minute of CPU on 2 cores; 300M without)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"report directory (default {DEFAULT_OUT}/)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    p.add_argument("--seed", default="0", help="seed of every random draw")
+    p.add_argument("--resume", action="store_true", help="reuse the finished temperatures (and SGD, grokking parts) "
+                   "in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_scheduler_argument(p)
+    # tests: a tiny total Langevin step budget (hidden)
+    p.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -76,43 +101,102 @@ def _stats_mode(path: str) -> tuple[float, float, dict]:
         beta = np.asarray(data["beta"], dtype=float)
     except KeyError as exc:
         raise InputError(f"--stats {path}: missing key {exc}") from None
-    beta = beta.reshape(A.shape[0], -1)
-    U, s, Vt = np.linalg.svd(beta, full_matrices=False)
+    a, c, info = _top_mode(A, beta.reshape(A.shape[0], -1), f"--stats {path}")
+    return a, c, dict(info, file=str(f))
+
+
+def _data_mode(args) -> tuple[float, float, dict]:
+    """--data: statistics of a data set (the loaders and preprocessing of ``l2phase theory --data``)."""
+    from l2phase.empirical.dataset import data_stats
+    from l2phase.empirical.loaders import load_raw
+    from l2phase.empirical.preprocessing import Preprocessing
+    from l2phase.theory.checks import InputError
+
+    if args.whiten and args.components is None:
+        raise InputError("--whiten needs --components N")
+    if args.components is not None and args.components < 1:
+        raise InputError(f"--components must be >= 1, got {args.components}")
+    targets = [t.strip() for t in args.target.split(",")] if args.target else None
+    X, y, info = load_raw(args.data, targets=targets, mnist_path=args.mnist_path)
+    labels = Preprocessing.are_labels(y)
+    prep = Preprocessing(n_components=args.components, whiten=args.whiten, one_hot=labels, center_targets=labels)
+    X, Y = prep.apply(X, y)
+    A, beta, _ = data_stats(X, Y)
+    hint = "" if args.whiten else " (try --components N --whiten, which makes A = I)"
+    a, c, mode = _top_mode(A, beta, f"--data {args.data}", hint)
+    return a, c, dict(mode, source=info, preprocessing=prep.describe(labels), n_samples=int(X.shape[0]),
+                      in_dim=int(X.shape[1]), n_outputs=int(Y.shape[1]))
+
+
+def _top_mode(A, beta, where: str, hint: str = "") -> tuple[float, float, dict]:
+    """(a, c) of the top mode of beta = E[x y^T] when the scalar reduction applies, else InputError.
+
+    The reduction to one scalar chain (and so the exact barrier) needs the top input direction
+    u of beta to be an eigenvector of A; then a = u^T A u and c = the top singular value.
+    """
+    import numpy as np
+
+    from l2phase.theory.checks import InputError
+
+    U, s, _ = np.linalg.svd(beta, full_matrices=False)
+    if s.size == 0 or not s[0] > 0:
+        raise InputError(f"{where}: E[x y^T] vanishes; there is nothing to learn and no barrier")
     u = U[:, 0]
     a = float(u @ A @ u)
-    if np.linalg.norm(A @ u - a * u) > 1e-8 * max(1.0, np.abs(A).max()):
-        raise InputError(f"--stats {path}: the top input direction of beta is not an eigenvector of A; the scalar "
-                         "reduction (and so the exact barrier) does not apply")
-    return a, float(s[0]), dict(file=str(f), singular_values=s.tolist(), a=a)
+    off = float(np.linalg.norm(A @ u - a * u))
+    if off > 1e-8 * max(1.0, float(np.abs(A).max())):
+        raise InputError(f"{where}: the top input direction of E[x y^T] is not an eigenvector of A = E[x x^T] "
+                         f"(|A u - (u^T A u) u| = {off:.3g}); the scalar reduction, and so the exact barrier, does not "
+                         f"apply{hint}")
+    if s.size > 1 and s[1] > (1 - 1e-9) * s[0]:
+        raise InputError(f"{where}: the two largest singular values of E[x y^T] are equal ({s[0]:.6g}); the top "
+                         "mode is not unique")
+    return a, float(s[0]), dict(singular_values=s.tolist(), a=a, c=float(s[0]))
 
 
 def run(args) -> int:
     from l2phase.empirical import RunStore, run_fingerprint
     from l2phase.empirical.experiments.escape import EscapeConfig, run_escape
+    from l2phase.theory.checks import InputError
 
+    seed = parse_seed(args.seed)
+    if args.stats and args.data:
+        raise InputError("give either --stats FILE or --data NAME, not both")
     a, c, stats_info = args.a, args.c, None
     if args.stats:
         a, c, stats_info = _stats_mode(args.stats)
-    kw = dict(depth=args.depth, a=a, c=c, gamma=args.gamma, start=args.start, width=args.width, seed=args.seed)
+    elif args.data:
+        a, c, stats_info = _data_mode(args)
+    kw = dict(depth=args.depth, a=a, c=c, gamma=args.gamma, start=args.start, width=args.width, seed=seed)
+    if args.steps is not None:
+        kw["steps"] = args.steps
     cfg = EscapeConfig.quick(**kw) if args.quick else EscapeConfig(**kw)
     out = prepare_out_dir(args.out)
-    fingerprint = run_fingerprint("escape", dict(kw, quick=args.quick, sgd=args.sgd, grokking=args.grokking))
-    with RunStore.open(out, fingerprint=fingerprint, command="escape") as store:
-        res = run_escape(cfg)
+    fingerprint = run_fingerprint("escape", dict(cfg.to_dict(), quick=args.quick, sgd=args.sgd,
+                                                 grokking=args.grokking))
+    n_units = 1 + len(cfg.inverse_temperatures) + int(args.sgd) + int(args.grokking)
+    with RunStore.open(out, fingerprint=fingerprint, resume=args.resume, command="escape") as store, \
+            make_executor(args.scheduler, "escape") as executor, \
+            progress_bar(not args.no_progress, "l2phase escape", total=n_units, unit="unit") as bar:
+        progress = bar.update if bar is not None else None
+        # no --scheduler: the temperatures run here, in one thread per core
+        res = run_escape(cfg, store=store, executor=executor if args.scheduler else None, progress=progress)
         if stats_info:
             res["stats"] = stats_info
         if args.sgd:
             from l2phase.empirical.experiments.escape import run_sgd_escape
 
-            res["sgd"] = run_sgd_escape(depth=args.depth, quick=args.quick, seed=args.seed)
+            res["sgd"] = _stored_part(store, "sgd", lambda: run_sgd_escape(depth=args.depth, quick=args.quick,
+                                                                          seed=seed), progress)
         if args.grokking:
             from l2phase.empirical.experiments.grokking import run_grokking
 
-            res["grokking"] = run_grokking(quick=args.quick, seed=args.seed)
+            res["grokking"] = _stored_part(store, "grokking", lambda: run_grokking(quick=args.quick, seed=seed),
+                                           progress)
         _write_outputs(res, store)
     if args.json:
         keys = ("barrier_exact", "barrier_fit", "barrier_fit_se", "decades", "rel_error", "z_exact", "kappa",
-                "gamma", "start", "metastable", "agree")
+                "finite_t", "plain_fit", "gamma", "start", "metastable", "agree")
         summary = {k: res[k] for k in keys}
         summary["mep_rel_diff"] = res["mep"]["rel_diff_from_" + res["start"]]
         summary["checks"] = res["checks"]
@@ -121,6 +205,18 @@ def run(args) -> int:
         print(_table(res))
         print(f"report: {out / 'report.md'}")
     return 0 if res["agree"] else 1
+
+
+def _stored_part(store, group: str, compute, progress=None) -> dict:
+    """One whole part (SGD, grokking) as one stored point: reused on --resume, else computed and saved."""
+    pt = store.load_point(group, 0)
+    if pt is not None:
+        rec = pt.record
+    else:
+        rec = store.save_point(group, 0, compute())
+    if progress is not None:
+        progress(1)
+    return rec
 
 
 def _write_outputs(res: dict, store) -> None:
@@ -156,9 +252,11 @@ def _table(res) -> str:
         f"l2phase escape: D={res['config']['depth']}, gamma={res['gamma']:.6g}, from {res['start']} "
         f"(metastable: {res['metastable']})",
         f"  barrier exact   {res['barrier_exact']:.6g}",
-        f"  barrier fitted  {res['barrier_fit']:.6g} +- {res['barrier_fit_se']:.2g}   (kappa = {res['kappa']:g}, "
-        f"chi2/dof {res['chi2_dof']:.2f})",
+        f"  barrier fitted  {res['barrier_fit']:.6g} +- {res['barrier_fit_se']:.2g}   (Kramers-Langer prefactor, "
+        f"kappa = {res['kappa']:g}, finite-T term c1 T with c1 = {res['finite_t']:.3g}; chi2/dof {res['chi2_dof']:.2f})",
         f"  relative error  {res['rel_error']:.3%}   z = {res['z_exact']:+.2f}   decades {res['decades']:.2f}",
+        f"  (straight line in 1/T, free prefactor: {res['plain_fit']['barrier']:.6g} +- "
+        f"{res['plain_fit']['barrier_se']:.2g}, relative error {res['plain_fit']['rel_error']:.2%})",
         f"  string method   {res['mep']['barrier_path_from_' + res['start']]:.6g} "
         f"(rel diff {res['mep']['rel_diff_from_' + res['start']]:.1e})",
     ]
@@ -177,6 +275,10 @@ def _report(res) -> str:
         "Mean escape time per temperature (exponential MLE with censoring; se of log tau = 1/sqrt(events)):", "",
         "| T | barrier/T | tau | se(log tau) | escaped | censored | tau Kramers-Langer |",
         "|---|---|---|---|---|---|---|", rows, "",
+        "Fit: log tau = log tau_KL0 + kappa log T + barrier / T + c1 T, the prefactor tau_KL0 from the Hessians at "
+        "the minimum and the saddle (Kramers-Langer), barrier and the first-order finite-temperature correction c1 "
+        "fitted; the prefactor of the measured escape drifts with T (compare the columns tau and tau Kramers-Langer), which a free "
+        "straight line in 1/T would absorb into its slope.", "",
         "Figures: arrhenius.png (fit vs exact), survival.png (Kaplan-Meier curves, dotted: exp(-t/tau)).",
     ]
     if "sgd" in res:

@@ -3,7 +3,9 @@
 Flat parameter layout as ``empirical.NetSpec`` (no biases): W_1 (dims[1] x dims[0]) row-major,
 then W_2, ..., W_n.  Loss (no 1/2): tr(W A W^T) - 2 tr(W beta) + E||y||^2 + gamma |theta|^2,
 W = W_n ... W_1.  Randomness: numba's generator seeded by ``np.random.seed(seed)`` in the
-kernel (numpy's global generator when NUMBA_DISABLE_JIT=1).
+kernel (numpy's global generator when NUMBA_DISABLE_JIT=1).  numba's generator state is per
+thread and the kernel releases the GIL (``nogil``), so calls with their own seeds may run in
+parallel threads and give the same numbers as one after the other.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def first_passage(theta0, temps, dims, A, beta, gamma, u, v, lo, hi, dt, max_steps, check_every, seed):
     """Escape step counts (R,) (-1 where censored): stop when u^T W v < lo or > hi.
 

@@ -17,6 +17,14 @@ r"""Statistics of first-passage (escape) times with censoring, and the Arrhenius
   :mod:`empirical.linear_landscape`), weights 1/se(log tau_i)^2; the slope Delta is the
   fitted barrier, its standard error scaled by sqrt(max(1, chi2/dof)) so that scatter
   beyond the counting error widens it.
+  With the prefactor known (``log_tau0``, e.g. Kramers-Langer's from the Hessians at the
+  minimum and the saddle, the T -> 0 limit) the intercept is fixed and a first-order
+  finite-temperature correction is fitted instead:
+  log tau_i = log tau_0 + kappa log T_i + Delta / T_i + c_1 T_i.  The prefactor of a real
+  escape drifts with T (tau / tau_KL = 1 + O(T / Delta)); a straight line in 1/T absorbs
+  that drift into its slope (a few percent low at Delta / T = 4..9), the fixed-intercept fit
+  does not, and it is more precise (two free parameters whose regressors 1/T and T are
+  far from collinear).
 
 No torch here; tests hold the estimator to synthetic exponential data with censoring.
 """
@@ -97,8 +105,10 @@ class ArrheniusFit:
     """log tau = log_tau0 + kappa log T + barrier / T, weighted least squares.
 
     ``barrier``/``barrier_se`` (se inflated by sqrt(max(1, chi2_dof))); ``log_tau0`` and its
-    se; ``chi2_dof`` the reduced chi-square; ``decades`` = log10(max tau / min tau) over the
-    fitted points; ``kappa`` the fixed prefactor exponent.
+    se (0 when it was given); ``chi2_dof`` the reduced chi-square; ``decades`` =
+    log10(max tau / min tau) over the fitted points; ``kappa`` the fixed prefactor exponent;
+    ``finite_t`` the coefficient c_1 of the first-order correction c_1 T (0 unless the
+    prefactor was given) and ``finite_t_se``.
     """
 
     barrier: float
@@ -109,14 +119,29 @@ class ArrheniusFit:
     decades: float
     kappa: float
     n_points: int
+    finite_t: float = 0.0
+    finite_t_se: float = 0.0
 
     def z_score(self, barrier: float) -> float:
         """(fit - barrier) / se: how many standard errors a proposed barrier is off."""
         return (self.barrier - barrier) / self.barrier_se
 
 
-def arrhenius_fit(temperatures, tau, log_tau_se, *, kappa: float = 0.0) -> ArrheniusFit:
-    """Fit log tau against 1/T with a known power kappa of T in the prefactor (see module)."""
+def arrhenius_fit(temperatures, tau, log_tau_se, *, kappa: float = 0.0, log_tau0: float | None = None) -> ArrheniusFit:
+    """Fit log tau against 1/T with a known power kappa of T in the prefactor (see module).
+
+    With ``log_tau0`` (the known T -> 0 prefactor, log tau = log_tau0 + kappa log T + ...)
+    the intercept is fixed and ``barrier`` and the first-order correction ``finite_t`` (c_1 T)
+    are fitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = np.array([0.01, 0.0125, 0.015, 0.02])
+    >>> tau = 2.0 * np.exp(0.05 / T) * (1 + 3.0 * T)  # a prefactor that drifts with T
+    >>> round(arrhenius_fit(T, tau, [0.01] * 4, log_tau0=np.log(2.0)).barrier, 4)
+    0.05
+    """
     T = np.asarray(temperatures, dtype=float)
     tau = np.asarray(tau, dtype=float)
     se = np.asarray(log_tau_se, dtype=float)
@@ -127,7 +152,11 @@ def arrhenius_fit(temperatures, tau, log_tau_se, *, kappa: float = 0.0) -> Arrhe
         raise InputError(f"an Arrhenius fit needs >= 3 temperatures with escapes, got {int(ok.sum())}")
     T, tau, se = T[ok], tau[ok], se[ok]
     y = np.log(tau) - kappa * np.log(T)
-    X = np.column_stack([np.ones_like(T), 1.0 / T])
+    if log_tau0 is None:
+        X = np.column_stack([np.ones_like(T), 1.0 / T])
+    else:
+        y = y - float(log_tau0)
+        X = np.column_stack([1.0 / T, T])
     w = 1.0 / se**2
     XtW = X.T * w
     cov = np.linalg.inv(XtW @ X)
@@ -136,13 +165,19 @@ def arrhenius_fit(temperatures, tau, log_tau_se, *, kappa: float = 0.0) -> Arrhe
     dof = max(1, T.size - 2)
     chi2 = float(np.sum(w * resid**2) / dof)
     scale = np.sqrt(max(1.0, chi2))
+    if log_tau0 is None:
+        ib, l0, l0_se, ft, ft_se = 1, float(coef[0]), float(np.sqrt(cov[0, 0]) * scale), 0.0, 0.0
+    else:
+        ib, l0, l0_se, ft, ft_se = 0, float(log_tau0), 0.0, float(coef[1]), float(np.sqrt(cov[1, 1]) * scale)
     return ArrheniusFit(
-        barrier=float(coef[1]),
-        barrier_se=float(np.sqrt(cov[1, 1]) * scale),
-        log_tau0=float(coef[0]),
-        log_tau0_se=float(np.sqrt(cov[0, 0]) * scale),
+        barrier=float(coef[ib]),
+        barrier_se=float(np.sqrt(cov[ib, ib]) * scale),
+        log_tau0=l0,
+        log_tau0_se=l0_se,
         chi2_dof=chi2,
         decades=float(np.log10(tau.max() / tau.min())),
         kappa=float(kappa),
         n_points=int(T.size),
+        finite_t=ft,
+        finite_t_se=ft_se,
     )

@@ -275,3 +275,114 @@ def test_cli_escape_stats_file_checks_the_reduction(tmp_path):
     bad.write_text(json.dumps({"A": [[1.0, 0.5], [0.5, 1.0]], "beta": [[1.0], [0.0]], "ey2": 1.0}))
     assert cli.main(["escape", "--stats", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert cli.main(["escape", "--stats", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "o")]) == 2
+
+
+# ------------------------------------------------------------------ design, verdict, resume, --data
+def test_escape_design_spends_the_budget_slope_optimally():
+    from scipy.optimize import minimize_scalar
+
+    from l2phase.empirical.experiments.escape import escape_design
+
+    cfg = EscapeConfig(steps=2_000_000, budget_factor=2.0, min_replicas=2)
+    tau, dt = np.array([50.0, 800.0]), 0.1
+    (R1, m1), (R2, m2) = escape_design(cfg, tau, dt)
+    frac = 1 - np.exp(-2.0)
+    # expected steps: each replica runs min(t, budget), mean tau (1 - e^-budget/tau)
+    cost = sum(R * t * (1 - np.exp(-m * dt / t)) / dt for R, m, t in ((R1, m1, tau[0]), (R2, m2, tau[1])))
+    assert cost == pytest.approx(cfg.steps, rel=0.01)
+    # brute force: the escapes e1 that minimise var(slope) ~ 1/e1 + 1/e2 at e1 tau1 + e2 tau2 = C
+    C = cfg.steps * dt
+    best = minimize_scalar(lambda e1: 1 / e1 + tau[1] / (C - e1 * tau[0]), bounds=(1, C / tau[0] - 1),
+                           method="bounded").x
+    assert R1 * frac == pytest.approx(best, rel=0.01)
+    assert m1 * dt == pytest.approx(2.0 * tau[0], rel=1e-3)
+    # fixed replicas: the old equal design
+    assert escape_design(EscapeConfig(replicas=7, max_steps=99), tau, dt) == [(7, 99), (7, 99)]
+
+
+def _drifting_arrhenius_sample(rng, barrier, x, n, tau0=3.0, drift=1.0):
+    """Censored exponential samples with tau = tau0 e^(barrier/T) (1 + drift T/barrier): a prefactor
+    that drifts with T as a real escape's does; returns T, tau estimates, their se."""
+    T = barrier / x
+    taus, ses = [], []
+    for xi in x:
+        true_tau = tau0 * np.exp(xi) * (1 + drift / xi)
+        t, cens = _censored_sample(rng, true_tau, n, 2 * true_tau)
+        est = censored_exponential_mle(t, cens)
+        taus.append(est.tau)
+        ses.append(est.log_tau_se)
+    return T, np.array(taus), np.array(ses)
+
+
+def test_fixed_prefactor_fit_removes_the_finite_temperature_drift_that_biases_the_plain_line():
+    rng = np.random.default_rng(11)
+    barrier, x = 0.05, np.array([4.0, 5.25, 6.5, 7.75, 9.0])
+    T, taus, ses = _drifting_arrhenius_sample(rng, barrier, x, 40_000)
+    plain = arrhenius_fit(T, taus, ses)
+    fixed = arrhenius_fit(T, taus, ses, log_tau0=np.log(3.0))
+    # the straight line absorbs the drift into its slope: ~ drift / (x_lo x_hi) ~ 2.8% low
+    assert plain.z_score(barrier) < -4 and plain.barrier < 0.985 * barrier
+    assert abs(fixed.z_score(barrier)) < 3 and fixed.barrier_se < 0.5 * plain.barrier_se
+    assert fixed.finite_t == pytest.approx(1.0 / barrier, rel=0.3)  # log(1 + T/barrier) ~ T/barrier
+    assert fixed.log_tau0_se == 0.0 and plain.finite_t == 0.0
+
+
+def test_arrhenius_verdict_accepts_the_planted_barrier_and_rejects_one_off_by_ten_percent():
+    from l2phase.empirical.experiments.escape import arrhenius_verdict
+
+    rng = np.random.default_rng(7)
+    barrier, x = 0.05, np.array([4.0, 5.25, 6.5, 7.75, 9.0])
+    T, taus, ses = _drifting_arrhenius_sample(rng, barrier, x, 3000)
+    fit = arrhenius_fit(T, taus, ses, log_tau0=np.log(3.0))
+    checks, controls = arrhenius_verdict(fit, barrier)
+    assert all(c["passed"] for c in checks), checks
+    for wrong in (1.1 * barrier, 0.9 * barrier):
+        checks, _ = arrhenius_verdict(fit, wrong)
+        assert not all(c["passed"] for c in checks)
+        assert not checks[0]["passed"]  # the 5% check itself fails
+    # a wrong prefactor (the stationary law's normalisation off by e) biases the fit: rejected too
+    checks, _ = arrhenius_verdict(arrhenius_fit(T, taus, ses, log_tau0=np.log(3.0) + 1.0), barrier)
+    assert not all(c["passed"] for c in checks)
+    # too narrow a temperature range: the decades check fails even with the right barrier
+    checks, _ = arrhenius_verdict(arrhenius_fit(T[:3], taus[:3], ses[:3], log_tau0=np.log(3.0)), barrier)
+    assert not checks[1]["passed"]
+
+
+@needs_jit
+def test_cli_escape_data_killed_and_resumed_gives_the_same_results(tmp_path):
+    from resume_helpers import assert_same_outputs, resume, run_fresh, run_killed
+
+    argv = ["escape", "--data", "digits", "--components", "4", "--whiten", "--steps", "2000000", "--json",
+            "--no-progress"]
+    ref, killed = tmp_path / "ref", tmp_path / "killed"
+    rc = run_fresh([*argv, "--out", str(ref)])
+    res = json.loads((ref / "results.json").read_text())
+    # the top mode of the whitened digits statistics, computed here independently
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    X = d.data / 16.0
+    Xc = X - X.mean(0)
+    _, s, Vt = np.linalg.svd(Xc, full_matrices=False)
+    Z = Xc @ Vt[:4].T / (s[:4] / np.sqrt(len(X)))  # unit variance per component
+    Y = np.eye(10)[d.target]
+    Y = Y - Y.mean(0)
+    beta = Z.T @ Y / len(X)
+    assert res["stats"]["c"] == pytest.approx(np.linalg.svd(beta, compute_uv=False)[0], rel=1e-6)
+    assert res["stats"]["a"] == pytest.approx(1.0, rel=1e-9)  # whitened: A = I
+    assert res["barrier_exact"] == pytest.approx(
+        float(scalar_barrier(res["gamma"], 2, a=1.0, c=res["stats"]["c"], ey2=0.0).barrier_from_trivial[0]))
+    left = run_killed([*argv, "--out", str(killed)], killed, 3)
+    assert 3 <= left < 1 + 5  # the string method and 2..4 of the 5 temperatures: killed part way
+    assert resume([*argv, "--out", str(killed)]) == rc
+    assert_same_outputs(ref, killed)
+
+
+def test_cli_escape_data_refuses_when_the_reduction_does_not_apply(tmp_path, capsys):
+    from l2phase import cli
+
+    # raw digits: A is not diagonal in the top direction of E[x y^T]
+    assert cli.main(["escape", "--data", "digits", "--out", str(tmp_path / "o")]) == 2
+    assert "not an eigenvector of A" in capsys.readouterr().err
+    assert cli.main(["escape", "--data", "digits", "--whiten", "--out", str(tmp_path / "o")]) == 2
+    assert cli.main(["escape", "--data", "digits", "--stats", "x.json", "--out", str(tmp_path / "o")]) == 2

@@ -11,8 +11,12 @@ scalar mode (a, c) of :mod:`theory.barriers`, whose barrier Delta L is exact.  T
 3. measures first-passage times of overdamped Langevin dynamics of the full network at
    several temperatures (:func:`numerics.deep_linear_first_passage`), estimates each mean
    escape time with censoring (:func:`numerics.censored_exponential_mle`), fits
-   log tau = log tau_0 + kappa log T + Delta/T and compares the fitted Delta with the exact
-   one, with negative controls (:func:`run_escape`),
+   log tau = log tau_0 + kappa log T + Delta/T + c_1 T with the Kramers-Langer prefactor
+   tau_0 (Hessians at the minimum and the saddle; no barrier height enters it) and a fitted
+   first-order finite-temperature correction c_1 T, and compares the fitted Delta with the
+   exact one, with negative controls (:func:`run_escape`).  The plain straight line in 1/T is
+   reported too: at Delta/T = 4..9 the prefactor drifts (tau / tau_KL falls from ~1.2 to ~1.0)
+   and that line's slope came out 2-3% low on average (up to 5%),
 4. does the same for minibatch SGD, whose temperature is read off the gradient-noise
    covariance along the escape direction (:func:`run_sgd_escape`).
 
@@ -39,8 +43,9 @@ fit uses the known kappa = m/2 (fitting log tau against 1/T alone would bias the
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -57,10 +62,13 @@ from ..string_method import string_method
 
 __all__ = [
     "EscapeConfig",
+    "arrhenius_verdict",
     "KramersLanger",
     "default_escape_gamma",
+    "escape_design",
     "escape_landscape",
     "kramers_langer",
+    "langevin_unit",
     "minimum_energy_path_check",
     "run_escape",
     "plot_arrhenius",
@@ -87,10 +95,19 @@ def default_escape_gamma(depth: int, a: float, c: float, start: str) -> float:
 class EscapeConfig:
     """One Langevin escape experiment (see the module docstring).
 
-    ``inverse_temperatures`` are the values of Delta L / T to run (each T = Delta L / x);
-    ``replicas`` per temperature; ``dt`` the Langevin (Leimkuhler-Matthews) step (None: 0.15 / largest
-    Hessian eigenvalue at the metastable minimum and the saddle, capped at 0.1);
-    ``max_steps`` the budget, after which replicas count as censored.
+    ``inverse_temperatures`` are the values x = Delta L / T to run (each T = Delta L / x, so the
+    temperatures follow from the exact barrier; the default span of 5.5 in x gives
+    e^5.5 ~ 245 x, 2.4 decades, in mean escape time, less the drift of the prefactor, ~0.1 decade,
+    so the measured span stays above 2 decades with room for the counting error); ``dt`` the Langevin
+    (Leimkuhler-Matthews) step (None: 0.15 / largest Hessian eigenvalue at the metastable
+    minimum and the saddle, capped at 0.1).
+
+    Replicas and budgets: with ``replicas`` None (the default) a total of ``steps`` Langevin
+    steps is shared out over the temperatures by :func:`escape_design` (replicas and a per-
+    temperature budget of ``budget_factor`` predicted mean times, escapes ~ tau^(-1/2): the
+    allocation that minimises the variance of the Arrhenius slope for a given cost); with
+    ``replicas`` (and ``max_steps``) given, that many at every temperature.  Replicas that
+    have not escaped within their budget count as censored.
     """
 
     depth: int = 2
@@ -101,12 +118,15 @@ class EscapeConfig:
     width: int = 1
     in_dim: int = 2
     out_dim: int = 2
-    inverse_temperatures: tuple = (4.5, 5.7, 6.9, 8.1, 9.3)
-    replicas: int = 300
+    inverse_temperatures: tuple = (4.0, 5.375, 6.75, 8.125, 9.5)
+    replicas: int | None = None
     dt: float | None = None
-    max_steps: int = 200_000
-    control_shift_se: float = 4.0
-    control_shift_rel: float = 0.15
+    max_steps: int | None = None
+    steps: int = 300_000_000
+    budget_factor: float = 2.0
+    min_replicas: int = 16
+    control_shift_se: float = 5.0
+    control_shift_rel: float = 0.1
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -119,8 +139,10 @@ class EscapeConfig:
             check_positive(self.gamma, "gamma")
         if len(self.inverse_temperatures) < 3 or min(self.inverse_temperatures) <= 0:
             raise InputError("inverse_temperatures needs >= 3 values of barrier/T > 0")
-        if self.replicas < 2 or self.max_steps < 1:
+        if self.replicas is not None and (self.replicas < 2 or (self.max_steps or 0) < 1):
             raise InputError("replicas must be >= 2 and max_steps >= 1")
+        if self.replicas is None and (self.steps < 1000 or self.budget_factor <= 0 or self.min_replicas < 2):
+            raise InputError("steps must be >= 1000, budget_factor > 0 and min_replicas >= 2")
 
     @property
     def resolved_gamma(self) -> float:
@@ -129,8 +151,8 @@ class EscapeConfig:
 
     @classmethod
     def quick(cls, **kw) -> "EscapeConfig":
-        """Fewer replicas and a smaller budget (the CLI's --quick)."""
-        base = dict(replicas=100, max_steps=80_000)
+        """A smaller step budget (the CLI's --quick; well under 2 minutes on 2 cores)."""
+        base = dict(steps=50_000_000)
         base.update(kw)
         return cls(**base)
 
@@ -286,7 +308,93 @@ def _states(ls: LinearLandscape, sb, start: str):
     return learned, saddle, t_m ** (1 / n), t_s ** (1 / n), dict(exit_below=0.1 * t_s)
 
 
-def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
+def escape_design(cfg: EscapeConfig, tau_predicted, dt: float) -> list[tuple[int, int]]:
+    """(replicas, max_steps) per temperature for a total of ``cfg.steps`` Langevin steps.
+
+    An exponential first-passage law censored at any budget gives one unit of Fisher
+    information on log tau per escape, at an expected cost of tau / dt steps per escape.  For
+    the slope of log tau against 1/T that is spent best with escapes e_i ~ tau_i^(-1/2) (for two
+    temperatures this minimises 1/e_1 + 1/e_2 at fixed e_1 tau_1 + e_2 tau_2), so the cheap
+    warm temperatures get many replicas and the cold ones few.  Each replica runs at most
+    ``budget_factor`` predicted mean times (the Kramers-Langer ``tau_predicted``; only the design
+    uses it, the fit does not), so ~1 - e^-budget_factor of the replicas escape.  With
+    ``cfg.replicas`` set: that many replicas and ``cfg.max_steps`` at every temperature.
+    """
+    tau = np.asarray(tau_predicted, dtype=float)
+    if cfg.replicas is not None:
+        return [(int(cfg.replicas), int(cfg.max_steps))] * tau.size
+    frac = 1.0 - math.exp(-cfg.budget_factor)
+    k = cfg.steps * dt / np.sum(np.sqrt(tau))  # escapes e_i = k / sqrt(tau_i): cost sum e_i tau_i / dt = steps
+    return [(max(cfg.min_replicas, int(math.ceil(k / math.sqrt(t) / frac))),
+             max(1, int(math.ceil(cfg.budget_factor * t / dt)))) for t in tau]
+
+
+def _unit_seed(seed: int, index: int) -> int:
+    """The seed of work unit ``index``: independent streams, the same whatever ran before it."""
+    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0] % (2**31 - 1))
+
+
+def langevin_unit(unit: dict[str, Any]) -> dict[str, np.ndarray]:
+    """One temperature of :func:`run_escape` (a work unit for an executor): first-passage times.
+
+    ``unit`` holds the arguments of :func:`numerics.deep_linear_first_passage` (``theta0`` one
+    row, tiled to ``replicas``); returns ``times`` and ``censored``.
+    """
+    R = int(unit["replicas"])
+    times, cens = deep_linear_first_passage(
+        np.tile(np.asarray(unit["theta0"], dtype=float), (R, 1)), np.full(R, float(unit["temperature"])),
+        unit["dims"], unit["A"], unit["beta"], unit["gamma"], unit["u"], unit["v"], dt=unit["dt"],
+        max_steps=int(unit["max_steps"]), seed=int(unit["seed"]), **unit["exit"])
+    return dict(times=times, censored=cens)
+
+
+def _check_unit(R: int):
+    def check(rec, arrays):
+        t, c = arrays["times"], arrays["censored"]
+        if t.shape != (R,) or c.shape != (R,) or not np.all(np.isfinite(t)):
+            raise ValueError(f"expected {R} finite times")
+    return check
+
+
+def arrhenius_verdict(fit, exact: float, *, shift_se: float = 5.0, shift_rel: float = 0.1):
+    """Checks and negative controls of an Arrhenius fit against the exact barrier.
+
+    Checks: |fit - exact| / exact <= 5% (``REL_TARGET``), the mean escape times span >= 2
+    decades (``DECADES_TARGET``), and each negative control rejected (|z| > 2, z = (fit -
+    barrier) / se): the exact barrier shifted by +-``shift_se`` standard errors (both rejected
+    only when the fit sits within ``shift_se`` - 2 se of the exact value: the error bar is not
+    too small for the actual error) and scaled by
+    1 +- ``shift_rel`` (a wrong barrier must be told apart).  Returns (checks, controls), lists
+    of dicts; the verdict is that every check passed.
+    """
+    rel = abs(fit.barrier - exact) / exact
+    controls = []
+    for name, value in ((f"exact + {shift_se:g} se", exact + shift_se * fit.barrier_se),
+                        (f"exact - {shift_se:g} se", exact - shift_se * fit.barrier_se),
+                        (f"exact x {1 + shift_rel:g}", exact * (1 + shift_rel)),
+                        (f"exact x {1 - shift_rel:g}", exact * (1 - shift_rel))):
+        z = fit.z_score(value)
+        controls.append(dict(name=name, barrier=float(value), z=float(z), rejected=bool(abs(z) > 2.0)))
+    checks = [
+        dict(name=f"fitted barrier within {REL_TARGET:.0%} of exact", value=rel, passed=bool(rel <= REL_TARGET)),
+        dict(name=f"mean escape time spans >= {DECADES_TARGET:g} decades", value=fit.decades,
+             passed=bool(fit.decades >= DECADES_TARGET)),
+    ] + [dict(name=f"negative control rejected: {c['name']}", value=c["z"], passed=c["rejected"]) for c in controls]
+    return checks, controls
+
+
+def _threaded_units(fn, units, threads: int):
+    """(index, fn(unit)) in completion order, ``threads`` at a time (the numba kernel releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {pool.submit(fn, u): i for i, u in enumerate(units)}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+
+def run_escape(cfg: EscapeConfig, *, mep: bool = True, store=None, executor=None,
+               progress: Callable[[int], None] | None = None, threads: int | None = None) -> dict[str, Any]:
     """Langevin escape at every temperature, censored MLE, Arrhenius fit, verdict with controls.
 
     Returns a JSON-serialisable dict: ``barrier_exact``, ``barrier_fit``, ``barrier_fit_se``,
@@ -294,11 +402,19 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
     (T, tau, log_tau_se, events, censored, Kramers-Langer tau), the Kaplan-Meier curves,
     the minimum-energy-path check (``mep``), the negative controls and ``agree``.
 
-    Measured (full size, 300 replicas, barrier/T = 4.5..9.3): relative errors 1.4% (D=2) and
-    0.2% (D=3) from trivial, 2.6% (D=2) and 2.2% (D=3) from learned, over 2.0-2.2 decades.
-    At barrier/T ~ 4.5 escape out of the learning minimum is ~20% slower than Kramers-Langer
-    (a finite-temperature correction that pulls the slope down); with ``quick`` (100
-    replicas) D=2 from learned came out 7% low.
+    Each temperature is one work unit (its own seed, :func:`langevin_unit`), run by
+    ``executor`` (default: here, in ``threads`` threads, default one per core; the numbers do
+    not depend on how many) and, with a
+    :class:`l2phase.empirical.RunStore` ``store``, saved as a point (group ``langevin``) as it
+    finishes; the points a resumed store holds are reused, so a killed run that is resumed
+    gives the same numbers.  The string-method check (``mep``) runs first and is stored the
+    same way (group ``mep``).  ``progress(1)`` is called per finished temperature and for the
+    string method.
+
+    Measured with :meth:`EscapeConfig.quick` (50M steps; 17 s wall, 21 s CPU on 2 cores),
+    D = 2 and 3, from trivial and from learned, seeds 0-4: all 20 within 2.8% of the exact
+    barrier (median 0.6%), se 0.9-2.0%, |z| <= 2.2, 2.2-2.5 decades; the free straight line
+    in 1/T on the same escape times: up to 7.4% off, 2.6% low on average.
     """
     gamma = cfg.resolved_gamma
     sb = scalar_barrier(gamma, cfg.depth, a=cfg.a, c=cfg.c, ey2=0.0)
@@ -313,43 +429,75 @@ def run_escape(cfg: EscapeConfig, *, mep: bool = True) -> dict[str, Any]:
     dt = cfg.dt if cfg.dt is not None else min(0.1, 0.15 / lam_max)
     x = np.asarray(cfg.inverse_temperatures, dtype=float)
     Ts = exact / x
-    R = cfg.replicas
+    design = escape_design(cfg, kl.mean_time(Ts), dt)
     U, _, V = ls.modes()
-    times, cens = deep_linear_first_passage(
-        np.tile(th_min.numpy(), (R * Ts.size, 1)), np.repeat(Ts, R), [cfg.in_dim] + [cfg.width] * cfg.depth
-        + [cfg.out_dim], ls.A.numpy(), ls.beta.numpy(), gamma, U[:, 0].numpy(), V[:, 0].numpy(), dt=dt,
-        max_steps=cfg.max_steps, seed=cfg.seed, **exit_kw)
+    common = dict(theta0=th_min.numpy(), dims=[cfg.in_dim] + [cfg.width] * cfg.depth + [cfg.out_dim],
+                  A=ls.A.numpy(), beta=ls.beta.numpy(), gamma=gamma, u=U[:, 0].numpy(), v=V[:, 0].numpy(), dt=dt,
+                  exit=exit_kw)
+    units = [dict(common, temperature=float(T), replicas=R, max_steps=ms, seed=_unit_seed(cfg.seed, i))
+             for i, (T, (R, ms)) in enumerate(zip(Ts, design))]
+    m = None
+    if mep:  # first, so that a killed run has it stored: a point of its own (group "mep")
+        pt = None if store is None else store.load_point("mep", 0)
+        if pt is not None:
+            m = pt.record
+        else:
+            m = minimum_energy_path_check(cfg.depth, cfg.a, cfg.c, gamma, seed=cfg.seed)
+            if store is not None:
+                m = store.save_point("mep", 0, m)
+        if progress is not None:
+            progress(1)
+    results: list[dict | None] = [None] * len(units)
+    todo = []
+    for i, un in enumerate(units):
+        pt = None if store is None else store.load_point("langevin", float(x[i]), _check_unit(un["replicas"]))
+        if pt is not None:
+            results[i] = dict(times=pt.arrays["times"], censored=pt.arrays["censored"].astype(bool))
+            if progress is not None:
+                progress(1)
+        else:
+            todo.append(i)
+    if executor is not None:
+        finished = executor.map_unordered(langevin_unit, [units[i] for i in todo])
+    else:
+        n_threads = max(1, min(len(todo), threads if threads is not None else (os.cpu_count() or 1)))
+        finished = _threaded_units(langevin_unit, [units[i] for i in todo], n_threads)
+    for j, res in finished:
+        i = todo[j]
+        if store is not None:
+            store.save_point("langevin", float(x[i]), dict(temperature=units[i]["temperature"],
+                                                           replicas=units[i]["replicas"],
+                                                           max_steps=units[i]["max_steps"], seed=units[i]["seed"]),
+                             dict(times=res["times"], censored=res["censored"]))
+        results[i] = res
+        if progress is not None:
+            progress(1)
     rows, survival = [], []
     for i, T in enumerate(Ts):
-        sl = slice(i * R, (i + 1) * R)
-        est = censored_exponential_mle(times[sl], cens[sl])
-        km_t, km_s = kaplan_meier(times[sl], cens[sl])
+        t_i, c_i = results[i]["times"], results[i]["censored"]
+        est = censored_exponential_mle(t_i, c_i)
+        km_t, km_s = kaplan_meier(t_i, c_i)
         rows.append(dict(temperature=float(T), barrier_over_T=float(x[i]), tau=est.tau, log_tau_se=est.log_tau_se,
-                         events=est.n_events, censored=est.n_censored,
+                         events=est.n_events, censored=est.n_censored, replicas=units[i]["replicas"],
+                         budget=units[i]["max_steps"] * dt,
                          tau_kramers_langer=float(kl.mean_time(T))))
         survival.append(dict(temperature=float(T), tau=est.tau, t=km_t.tolist(), survival=km_s.tolist()))
-    fit = arrhenius_fit(Ts, [r["tau"] for r in rows], [r["log_tau_se"] for r in rows], kappa=kl.kappa)
+    taus, ses = [r["tau"] for r in rows], [r["log_tau_se"] for r in rows]
+    fit = arrhenius_fit(Ts, taus, ses, kappa=kl.kappa, log_tau0=-kl.log_nu)
+    plain = arrhenius_fit(Ts, taus, ses, kappa=kl.kappa)
+    checks, controls = arrhenius_verdict(fit, exact, shift_se=cfg.control_shift_se, shift_rel=cfg.control_shift_rel)
     rel = abs(fit.barrier - exact) / exact
-    controls = []
-    for name, value in ((f"exact + {cfg.control_shift_se:g} se", exact + cfg.control_shift_se * fit.barrier_se),
-                        (f"exact - {cfg.control_shift_se:g} se", exact - cfg.control_shift_se * fit.barrier_se),
-                        (f"exact x {1 + cfg.control_shift_rel:g}", exact * (1 + cfg.control_shift_rel)),
-                        (f"exact x {1 - cfg.control_shift_rel:g}", exact * (1 - cfg.control_shift_rel))):
-        z = fit.z_score(value)
-        controls.append(dict(name=name, barrier=float(value), z=float(z), rejected=bool(abs(z) > 2.0)))
-    checks = [
-        dict(name=f"fitted barrier within {REL_TARGET:.0%} of exact", value=rel, passed=bool(rel <= REL_TARGET)),
-        dict(name=f"mean escape time spans >= {DECADES_TARGET:g} decades", value=fit.decades,
-             passed=bool(fit.decades >= DECADES_TARGET)),
-    ] + [dict(name=f"negative control rejected: {c['name']}", value=c["z"], passed=c["rejected"]) for c in controls]
     out = dict(
         config=cfg.to_dict(), gamma=gamma, start=cfg.start, metastable=metastable, dt=dt,
         barrier_exact=exact, barrier_fit=fit.barrier, barrier_fit_se=fit.barrier_se, decades=fit.decades,
         rel_error=rel, z_exact=fit.z_score(exact), chi2_dof=fit.chi2_dof, kappa=fit.kappa, log_tau0=fit.log_tau0,
+        finite_t=fit.finite_t, finite_t_se=fit.finite_t_se,
+        plain_fit=dict(barrier=plain.barrier, barrier_se=plain.barrier_se, log_tau0=plain.log_tau0,
+                       rel_error=abs(plain.barrier - exact) / exact, z_exact=plain.z_score(exact),
+                       chi2_dof=plain.chi2_dof),
         kramers_langer=asdict(kl), rows=rows, survival=survival, controls=controls,
     )
     if mep:
-        m = minimum_energy_path_check(cfg.depth, cfg.a, cfg.c, gamma, seed=cfg.seed)
         key = "rel_diff_from_" + cfg.start
         checks.append(dict(name="string-method barrier of a width-3 net within 1e-3 of exact", value=m[key],
                            passed=bool(m[key] <= 1e-3 and m["saddle_negative_eigenvalues"] == 1)))
@@ -385,7 +533,8 @@ def plot_arrhenius(result: dict, path) -> None:
     ax.errorbar(1 / T, tau, yerr=[tau * (1 - np.exp(-se)), tau * (np.exp(se) - 1)], fmt="o", label="Langevin (MLE)")
     xx = np.linspace(1 / T.max(), 1 / T.min(), 50)
     k = result["kappa"]
-    ax.plot(xx, np.exp(result["log_tau0"] - k * np.log(xx) + result["barrier_fit"] * xx), "-",
+    ax.plot(xx, np.exp(result["log_tau0"] - k * np.log(xx) + result["barrier_fit"] * xx
+                       + result.get("finite_t", 0.0) / xx), "-",
             label=f"fit: barrier {result['barrier_fit']:.4g} +- {result['barrier_fit_se']:.2g}")
     ax.plot(1 / T, [r["tau_kramers_langer"] for r in rows], "--",
             label=f"Kramers-Langer, exact barrier {result['barrier_exact']:.4g}")
@@ -438,7 +587,10 @@ def run_sgd_escape(depth: int = 2, *, a: float = 1.0, c: float = 1.0, gamma: flo
     barrier / T_eff takes the values ``inverse_temperatures``.  Escape times are in units of
     lr x steps (SGD's time).  The same censored MLE and Arrhenius fit as for Langevin give a
     fitted barrier, compared with the exact one (the noise of SGD is state dependent and
-    anisotropic, so agreement is not expected a priori).  The origin cannot be left by SGD
+    anisotropic, so agreement is not expected a priori; ``barrier_state_dependent`` is the
+    barrier a one-dimensional walker sees whose temperature follows the SGD noise along the
+    escape line, int_min^saddle dL T_eff(min) / T_eff(t), e.g. 1.27 x exact for D = 2, where
+    the noise at the saddle is 0.44 of that at the minimum).  The origin cannot be left by SGD
     at all: every per-sample gradient of a D >= 2 linear net vanishes there (``note``).
     """
     from ..data import data_stats, synthetic_teacher
@@ -464,6 +616,15 @@ def run_sgd_escape(depth: int = 2, *, a: float = 1.0, c: float = 1.0, gamma: flo
     th = ls.balanced_state([tm])
     e = ls.balanced_state([ts]) - th
     T_ref = sgd_noise_temperature(spec, X, Y, gamma, th, e, lr=1.0, batch_size=batch_size)
+    # the SGD noise is state dependent: along the escape line its temperature T(t) changes; a
+    # one-dimensional walker with diffusion T(t) escapes at ~ exp(-int dL / T(t)), i.e. over the
+    # barrier int_min^saddle dL T_ref / T(t) in units of the temperature at the minimum
+    t_path = np.linspace(ts, tm, 61)
+    states = [ls.balanced_state([t]) for t in t_path]
+    T_path = np.array([sgd_noise_temperature(spec, X, Y, gamma, q, e, lr=1.0, batch_size=batch_size)
+                       for q in states])
+    L_path = np.array([float(ls.loss(q)) for q in states])
+    barrier_path_noise = float(-np.sum(np.diff(L_path) * T_ref / (0.5 * (T_path[1:] + T_path[:-1]))))
     x = np.asarray(inverse_temperatures, dtype=float)
     lrs = exact / x / T_ref
     rows = []
@@ -478,7 +639,8 @@ def run_sgd_escape(depth: int = 2, *, a: float = 1.0, c: float = 1.0, gamma: flo
     if len(ok) >= 3:
         fit = arrhenius_fit([r["temperature"] for r in ok], [r["tau"] for r in ok], [r["log_tau_se"] for r in ok])
     res = dict(depth=depth, gamma=gamma, batch_size=batch_size, n_samples=n_samples, barrier_exact=exact,
-               T_eff_per_lr=T_ref, rows=rows,
+               T_eff_per_lr=T_ref, T_eff_saddle_over_min=float(T_path[0] / T_ref),
+               barrier_state_dependent=barrier_path_noise, rows=rows,
                note="SGD cannot leave the origin of a D >= 2 linear net: every per-sample gradient vanishes there")
     if fit is not None:
         rel = abs(fit.barrier - exact) / exact
@@ -487,7 +649,12 @@ def run_sgd_escape(depth: int = 2, *, a: float = 1.0, c: float = 1.0, gamma: flo
         res["summary"] = (f"SGD (batch {batch_size}, D={depth}, gamma={gamma:.4g}, from learned): fitted barrier "
                           f"{fit.barrier:.4g} +- {fit.barrier_se:.2g} vs exact {exact:.4g} (relative error {rel:.1%}, "
                           f"{abs(fit.z_score(exact)):.1f} se) over {fit.decades:.2f} decades, with T_eff = lr e^T C e / 2 "
-                          f"= {T_ref:.4g} lr from the gradient-noise covariance along the escape direction.")
+                          f"= {T_ref:.4g} lr from the gradient-noise covariance along the escape direction at "
+                          f"the minimum. That noise is state dependent: at the saddle it is {T_path[0] / T_ref:.2f} "
+                          f"of its value at the minimum, and a walker whose temperature follows it along the escape "
+                          f"line sees the barrier int dL T(min) / T = {barrier_path_noise:.4g} "
+                          f"({barrier_path_noise / exact - 1:+.0%} vs exact) in units of the temperature at the "
+                          f"minimum: what the SGD fit should find if the escape follows the noise along that line.")
     else:
         res["summary"] = "SGD: fewer than 3 learning rates with escapes; no fit."
     return res
