@@ -35,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--loss", default="mse", choices=("mse", "cross_entropy"), help="error term (default mse)")
     p.add_argument("--starts", type=int, default=1, help="seeded starts per gamma (default 1)")
     p.add_argument("--steps", type=int, default=3000, help="training steps at most (default 3000)")
+    p.add_argument("--polish", default="newton", choices=("newton", "none"),
+                   help="Newton polish after first-order training (default newton; none is faster, less exact)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starts")
     p.add_argument("--out", default="l2phase-scan", help="output directory (default l2phase-scan/)")
     p.add_argument("--resume", action="store_true", help="reuse the gammas already finished in --out (same configuration)")
@@ -106,7 +108,7 @@ def run(args) -> int:
         with make_executor(args.scheduler, "scan") as executor, \
                 progress_bar(not args.no_progress, "l2phase scan", total=gammas.size) as bar:
             res = scan(factory, X, Y, gammas, loss=args.loss, n_starts=args.starts, seed=args.seed,
-                       train=TrainConfig(max_steps=args.steps), out_dir=args.out, resume=args.resume,
+                       train=TrainConfig(max_steps=args.steps, polish=None if args.polish == "none" else "newton"), out_dir=args.out, resume=args.resume,
                        chunk_size=args.chunk_size, executor=executor,
                        progress=bar.update if bar is not None else None)
     print(f"l2phase scan: {res.config.get('penalty_note', 'L2 on: ' + ', '.join(res.penalized))}", file=sys.stderr)
