@@ -38,6 +38,17 @@ Method
    the boundary, and the boundary stays only if that lowers the RSS by more than
    2 log(n) sigma^2 (a long smooth piece split only because one polynomial could not
    follow it is fitted locally far below the noise floor).
+   On noisy curves (the floor is set by the sampling-noise estimate (a)) each segment is
+   then searched for a kink the partition's price misses: a high-degree piece can bend
+   through a gentle kink and stay within the noise.  The segment's BIC polynomial,
+   min_d RSS_d + d log(n) sigma^2, is compared with a degree-q polynomial plus a hinge
+   (u - t)_+ at the best grid gap, RSS + (q + 2) log(n) sigma^2 (one slope change, one
+   location) + log(n) sigma^2 margin; the segment is split where the kink wins, and the
+   pieces searched again.  Measured on noisy families (0.3-1 % noise, 60-150 points,
+   uniform and log grids): a kink moving the curve by 20 noise s.d. over the shorter side
+   is found once, interval containing it, in ~94 % of seeds on linear and quadratic
+   backgrounds (46-56 % on strongly curved exponential / log ones, where a smooth
+   polynomial absorbs much of it); smooth curves with that noise give none in ~99 %.
 5. Kind.  Around each boundary, the two adjacent segments are refitted as one
    *continuous* piecewise polynomial with a free knot t near the boundary; if the RSS
    grows by less than log(n_window) sigma^2 (BIC for the one parameter continuity
@@ -49,7 +60,8 @@ Method
    jump, the grid gap it sits in).  With automatic settings residuals smaller than the
    noise floor are scaled up to it, so the interval reflects the resolution used.
 
-Limits: a kink whose slope change is small against the noise over the local window, or
+Limits: a kink whose slope change is small against the noise over its segment (above all
+on a strongly curved background, which a polynomial confuses with a kink), or
 a smooth feature sharper than the grid resolves (e.g. log(gamma) near gamma = 0 on a
 linear grid), can be missed or reported; pass ``sigma`` (the resolution you care about)
 or a fixed ``segment`` when you know the curve.
