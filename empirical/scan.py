@@ -45,7 +45,7 @@ from .store import RunStore, json_ready, run_fingerprint
 from .training import TrainConfig, train_batched
 
 __all__ = ["ModuleSpec", "ScanResult", "scan", "scan_checkpoints", "load_model_factory", "SCAN_FIELDS",
-           "write_scan_outputs"]
+           "write_scan_outputs", "scan_fingerprint"]
 
 #: Columns of a scan's table (one row per gamma, best start).
 SCAN_FIELDS = ("gamma", "loss", "error", "param_norm_sq", "accuracy", "R_L", "R_E", "R_L_se", "R_E_se",
@@ -189,6 +189,105 @@ def _targets(Y, loss, n: int) -> torch.Tensor:
     return Yt.to(torch.float64)
 
 
+@dataclass(frozen=True)
+class _ScanUnit:
+    """One work unit of a scan: a block of gammas, each trained from every start (picklable:
+    a Dask worker gets it by value, the user's model class included)."""
+
+    spec: ModuleSpec
+    X: torch.Tensor
+    Y: torch.Tensor
+    chunk: np.ndarray
+    theta_starts: torch.Tensor
+    train: TrainConfig
+    curvature: str | None
+    n_probes: int
+    seed: int
+    n_threads: int
+
+    def run(self) -> list[dict]:
+        return _run_scan_unit(self)
+
+
+def _run_scan_unit(u: _ScanUnit) -> list[dict]:
+    """Train the unit's gammas x starts batched, keep the best start per gamma, measure it.
+
+    Returns one point per gamma: the :data:`SCAN_FIELDS` of the best start, ``runs`` (every
+    start), ``curvature_method`` and ``batched`` (whether the model ran vmapped).
+    """
+    G, S = len(u.chunk), u.theta_starts.shape[0]
+    gam = np.repeat(np.asarray(u.chunk, dtype=float), S)
+    res = train_batched(u.spec, u.theta_starts.repeat(G, 1), u.X, u.Y, gam, u.train)
+    runs = [dict(start=b % S, loss=float(res.loss[b]), error=float(res.error[b]),
+                 param_norm_sq=float(res.param_norm_sq[b]), grad_norm=float(res.grad_norm[b]),
+                 converged=bool(res.converged[b]), diverged=bool(res.diverged[b]), n_steps=int(res.n_steps[b]))
+            for b in range(G * S)]
+    best = []
+    for i in range(G):
+        rows = [i * S + s for s in range(S) if not res.diverged[i * S + s]]
+        best.append(min(rows, key=lambda b: res.loss[b]) if rows else i * S)
+    records = [dict(gamma=float(u.chunk[i]), **{k: v for k, v in runs[b].items() if k not in ("start", "diverged")},
+                    best_start=b % S) for i, b in enumerate(best)]
+    method = _measure(u.spec, res.theta[best], u.X, u.Y, u.chunk, records, u.curvature, u.n_probes, u.seed)
+    for i, r in enumerate(records):
+        for k in ("R_L", "R_E", "R_L_se", "R_E_se"):
+            r.setdefault(k, float("nan"))
+        r.update(runs=runs[i * S:(i + 1) * S], curvature_method=method or "none", batched=bool(u.spec.batched))
+    return records
+
+
+def _source_digest(obj) -> dict | None:
+    """Name and SHA-256 of the source file that defines ``obj`` (None when it has none)."""
+    import hashlib
+    import inspect
+
+    try:
+        f = inspect.getsourcefile(obj)
+    except TypeError:
+        return None
+    if not f or not Path(f).is_file():
+        return None
+    return dict(name=getattr(obj, "__qualname__", type(obj).__qualname__),
+                sha256=hashlib.sha256(Path(f).read_bytes()).hexdigest())
+
+
+def _tensor_digest(*tensors: torch.Tensor) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for t in tensors:
+        a = np.ascontiguousarray(t.detach().cpu().numpy())
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def scan_fingerprint(model, module: torch.nn.Module, spec: ModuleSpec, Xt: torch.Tensor, Yt: torch.Tensor,
+                     gammas: np.ndarray, theta_starts: torch.Tensor, options: dict) -> dict:
+    """Fingerprint of a scan (:func:`run_fingerprint`): the model (factory name and a SHA-256 of
+    the file defining it, the module's class, source file and printed architecture, the
+    penalised parameters, a SHA-256 of the starting parameters), a SHA-256 of the data, the
+    gammas and the options (loss, starts, seed, training, curvature, work-unit size), with
+    device (CPU), dtype (float64), version and torch's thread count."""
+    loss = options.get("loss")
+    ident = dict(factory=None if isinstance(model, torch.nn.Module) else _source_digest(model),
+                 module=_source_digest(type(module)), architecture=str(module), penalized=list(spec.penalized),
+                 starts=_tensor_digest(theta_starts))
+    opts = dict(options, loss=loss if isinstance(loss, str) else _source_digest(loss) or repr(loss))
+    conf = dict(model=ident, data=_tensor_digest(Xt, Yt), gammas=[float(x) for x in gammas], options=opts)
+    return run_fingerprint("scan", conf, device="cpu", dtype="float64")
+
+
+def _scan_point_check(n_starts: int):
+    def check(rec: dict, arrays: dict) -> None:
+        missing = [f for f in SCAN_FIELDS if f not in rec]
+        if missing or not isinstance(rec["gamma"], float):
+            raise ValueError(f"missing fields {missing}" if missing else "gamma is not a number")
+        if not isinstance(rec.get("runs"), list) or len(rec["runs"]) != n_starts:
+            raise ValueError(f"runs must list {n_starts} starts")
+    return check
+
+
 def scan(
     model,
     X,
@@ -205,6 +304,10 @@ def scan(
     n_probes: int = 60,
     detect: bool = True,
     out_dir=None,
+    resume: bool = False,
+    chunk_size: int = 32,
+    executor=None,
+    progress: Callable[[int], None] | None = None,
 ) -> ScanResult:
     r"""Train ``model`` at every gamma (``n_starts`` seeded starts each), measure, find change points.
 
@@ -223,8 +326,22 @@ def scan(
     init : optional (n_starts, P) starting parameters (flat, ``named_parameters`` order)
     curvature : "exact", "matrix_free", "auto" (exact for P <= 1500) or None
     detect : find change points of every column (default detector)
-    out_dir : write ``scan.csv``, ``runs.csv``, ``summary.json`` there (see
-        :func:`write_scan_outputs`)
+    out_dir : path or :class:`~l2phase.empirical.RunStore`, optional
+        Every finished gamma is written there as it comes (``points/scan/<gamma hex>.json``,
+        atomically), then ``scan.csv``, ``runs.csv``, ``summary.json`` (see
+        :func:`write_scan_outputs`).  Required for ``resume``.
+    resume : bool
+        Reuse the points already in ``out_dir`` (same fingerprint: model source, data,
+        gammas, options, device, dtype, version; otherwise refused, naming the fields that
+        differ) and train only the work units that lost a point: the result is the same,
+        bit for bit, as an uninterrupted scan.
+    chunk_size : gammas per work unit (each trained batched with every start).  The units
+        depend only on the grid, so a resumed point is trained in the batch it was first
+        trained in.
+    executor : where the work units run (:func:`empirical.make_executor`: in this process,
+        ``local:N`` or a Dask scheduler); the same numbers either way.
+    progress : callable(n_new_points), e.g. a tqdm ``update`` (called once with the number
+        of points reused on resume).
 
     Returns
     -------
@@ -232,11 +349,17 @@ def scan(
     standard errors, grad_norm, converged, n_steps, best_start), change points per
     column, and the names of the penalised parameters.
     """
+    from .sweep import collect_points, pending_points, plan_chunks
+
     g = np.asarray(check_gamma(gammas, "gammas", sorted_grid=True), dtype=float).reshape(-1)
     if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
         raise InputError(f"n_starts must be a positive integer, got {n_starts!r}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if curvature not in ("exact", "matrix_free", "auto", None):
         raise InputError(f"curvature must be 'exact', 'matrix_free', 'auto' or None, got {curvature!r}")
+    if resume and out_dir is None:
+        raise InputError("resume=True needs out_dir")
     Xt = (X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))).to(torch.float64)
     if Xt.ndim != 2:
         raise InputError(f"X must be (N, d), got shape {tuple(Xt.shape)}")
@@ -249,37 +372,33 @@ def scan(
         theta_starts = torch.as_tensor(init, dtype=torch.float64).reshape(n_starts, spec.n_params)
     else:
         theta_starts = torch.stack([spec.flatten_module(m) for m in modules])
-    G, S = g.size, n_starts
-    theta0 = theta_starts.repeat(G, 1)                 # row b = (gamma index b // S, start b % S)
-    gam = np.repeat(g, S)
+    S = n_starts
     cfg = train or TrainConfig()
-    res = train_batched(spec, theta0, Xt, Yt, gam, cfg)
-    runs = []
-    for b in range(G * S):
-        runs.append(dict(gamma=float(gam[b]), start=b % S, loss=float(res.loss[b]), error=float(res.error[b]),
-                         param_norm_sq=float(res.param_norm_sq[b]), grad_norm=float(res.grad_norm[b]),
-                         converged=bool(res.converged[b]), diverged=bool(res.diverged[b]),
-                         n_steps=int(res.n_steps[b])))
-    best = []
-    for i in range(G):
-        rows = [i * S + s for s in range(S) if not res.diverged[i * S + s]]
-        best.append(min(rows, key=lambda b: res.loss[b]) if rows else i * S)
-    records = [dict(runs[b], best_start=b % S) for b in best]
-    method = _measure(spec, res.theta[best], Xt, Yt, g, records, curvature, n_probes, seed)
-    for r in records:
-        r.pop("start", None)
-        r.pop("diverged", None)
-        for k in ("R_L", "R_E", "R_L_se", "R_E_se"):
-            r.setdefault(k, float("nan"))
-    cps = analyse_records(records) if detect else {}
-    config = dict(model=type(modules[0]).__name__, n_params=spec.n_params, loss=spec.objective,
-                  n_starts=S, seed=int(seed), train=cfg.to_dict(), curvature=method,
-                  batched=spec.batched, penalized=spec.penalized,
-                  penalty_note="L2 on " + ("every weight (parameters with >= 2 dims), no biases" if penalize is None
-                                           else "the chosen parameters") + ": " + ", ".join(spec.penalized))
-    result = ScanResult(records, cps, spec.penalized, runs, config)
-    if out_dir is not None:
-        write_scan_outputs(result, out_dir)
+    method = ("exact" if spec.n_params <= 1500 else "matrix_free") if curvature == "auto" else curvature
+    options = dict(loss=loss, n_starts=S, seed=int(seed), train=cfg.to_dict(), curvature=method,
+                   n_probes=int(n_probes), chunk_size=chunk_size)
+    fingerprint = lambda: scan_fingerprint(model, modules[0], spec, Xt, Yt, g, theta_starts, options)  # noqa: E731
+    with RunStore.using(out_dir, fingerprint=fingerprint, resume=resume, command="scan") as store:
+        done = pending_points(g, knob="gamma", store=store, tag="scan", check=_scan_point_check(S))
+        if progress is not None and done:
+            progress(len(done))
+        units = [_ScanUnit(spec, Xt, Yt, chunk, theta_starts, cfg, method, int(n_probes), int(seed),
+                           torch.get_num_threads())
+                 for chunk in plan_chunks(g, done=done, chunk_size=chunk_size)]
+        collect_points(units, done, knob="gamma", store=store, tag="scan", executor=executor, progress=progress)
+        points = [done[float(v)] for v in g]
+        records = [{k: p[k] for k in p if k not in ("runs", "curvature_method", "batched")} for p in points]
+        runs = [dict(gamma=p["gamma"], **r) for p in points for r in p["runs"]]
+        cps = analyse_records(records) if detect else {}
+        config = dict(model=type(modules[0]).__name__, n_params=spec.n_params, loss=spec.objective,
+                      n_starts=S, seed=int(seed), train=cfg.to_dict(), curvature=method, chunk_size=chunk_size,
+                      batched=all(p["batched"] for p in points), penalized=spec.penalized,
+                      penalty_note="L2 on " + ("every weight (parameters with >= 2 dims), no biases"
+                                               if penalize is None else "the chosen parameters")
+                      + ": " + ", ".join(spec.penalized))
+        result = ScanResult(records, cps, spec.penalized, runs, config)
+        if store is not None:
+            write_scan_outputs(result, store)
     return result
 
 
@@ -325,7 +444,8 @@ def write_scan_outputs(result: ScanResult, out_dir) -> Path:
 
     The one place a scan writes files, through the run store (:class:`~l2phase.empirical.RunStore`:
     atomic files, a marker, a lock; a non-empty directory that is not an l2phase run is refused).
-    ``out_dir`` is a path or an open store.  A scan is not resumable: it is written when complete.
+    ``out_dir`` is a path or an open store (:func:`scan` passes its own, which already holds
+    every point; :func:`scan_checkpoints` opens one when complete).
     """
     summary = json_ready(result.summary())
     with RunStore.using(out_dir, fingerprint=lambda: run_fingerprint("scan", summary), command="scan") as store:

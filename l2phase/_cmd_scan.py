@@ -7,13 +7,19 @@ file is executed: this is intended (it is your model), so only pass files you tr
 scikit-learn's bundled digits) or an ``.npz`` file with arrays ``X`` and ``Y``.
 ``--gammas LO:HI:N`` is a log-spaced grid.  Writes ``scan.csv``, ``runs.csv`` and
 ``summary.json`` (change points of every column, the penalised parameters) to ``--out``.
-With ``--checkpoints DIR`` nothing is trained: the state_dicts in DIR (one per gamma,
-gamma from ``manifest.json`` or the file name) are measured as they are.
+Every finished gamma is written to ``--out`` as it comes (``points/``), so a killed scan
+continues with ``--resume`` and gives the same numbers as an uninterrupted one; a resume
+with another model file, data, grid or option is refused, naming what differs.
+``--scheduler local:N`` (or a Dask address) runs the work units (``--chunk-size``
+gammas each) on Dask.  With ``--checkpoints DIR`` nothing is trained: the state_dicts in
+DIR (one per gamma, gamma from ``manifest.json`` or the file name) are measured as they are.
 """
 
 from __future__ import annotations
 
 import sys
+
+from ._options import add_scheduler_argument
 
 
 def register(sub) -> None:
@@ -29,8 +35,15 @@ def register(sub) -> None:
     p.add_argument("--loss", default="mse", choices=("mse", "cross_entropy"), help="error term (default mse)")
     p.add_argument("--starts", type=int, default=1, help="seeded starts per gamma (default 1)")
     p.add_argument("--steps", type=int, default=3000, help="training steps at most (default 3000)")
+    p.add_argument("--polish", default="newton", choices=("newton", "none"),
+                   help="Newton polish after first-order training (default newton; none is faster, less exact)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starts")
     p.add_argument("--out", default="l2phase-scan", help="output directory (default l2phase-scan/)")
+    p.add_argument("--resume", action="store_true", help="reuse the gammas already finished in --out (same configuration)")
+    p.add_argument("--chunk-size", type=int, default=32, metavar="N",
+                   help="gammas per work unit, trained batched with every start (default 32)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_scheduler_argument(p)
     p.set_defaults(func=run)
 
 
@@ -78,13 +91,26 @@ def load_data(name: str, seed: int):
 def run(args) -> int:
     from l2phase.empirical import TrainConfig, load_model_factory, scan, scan_checkpoints
 
+    from l2phase.theory.checks import InputError
+
+    from ._options import make_executor, progress_bar
+
     factory = load_model_factory(args.model)
     X, Y = load_data(args.data, args.seed)
     if args.checkpoints:
+        if args.resume or args.scheduler:
+            raise InputError("--checkpoints trains nothing: --resume and --scheduler do not apply")
         res = scan_checkpoints(factory, args.checkpoints, X, Y, loss=args.loss, seed=args.seed, out_dir=args.out)
     else:
-        res = scan(factory, X, Y, parse_gammas(args.gammas), loss=args.loss, n_starts=args.starts, seed=args.seed,
-                   train=TrainConfig(max_steps=args.steps), out_dir=args.out)
+        if args.chunk_size < 1:
+            raise InputError(f"--chunk-size must be a positive integer, got {args.chunk_size}")
+        gammas = parse_gammas(args.gammas)
+        with make_executor(args.scheduler, "scan") as executor, \
+                progress_bar(not args.no_progress, "l2phase scan", total=gammas.size) as bar:
+            res = scan(factory, X, Y, gammas, loss=args.loss, n_starts=args.starts, seed=args.seed,
+                       train=TrainConfig(max_steps=args.steps, polish=None if args.polish == "none" else "newton"), out_dir=args.out, resume=args.resume,
+                       chunk_size=args.chunk_size, executor=executor,
+                       progress=bar.update if bar is not None else None)
     print(f"l2phase scan: {res.config.get('penalty_note', 'L2 on: ' + ', '.join(res.penalized))}", file=sys.stderr)
     for col, cps in res.change_points.items():
         desc = ", ".join(f"{c.kind} at {c.gamma:.4g} [{c.low:.4g}, {c.high:.4g}]" for c in cps) or "none"

@@ -102,13 +102,14 @@ def _csv_rows(path: Path):
     return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in csv.DictReader(io.StringIO(path.read_text()))]
 
 
-def assert_same_outputs(a: Path, b: Path) -> None:
-    """Every JSON, CSV and report file of run ``a`` equals run ``b``'s, bar wall times."""
+def assert_same_outputs(a: Path, b: Path, required: str = "report.md") -> None:
+    """Every JSON, CSV and report file of run ``a`` equals run ``b``'s, bar wall times
+    (``required``: a file both must have)."""
     def listing(d):
         return sorted(p.name for p in d.iterdir() if p.suffix in (".json", ".csv", ".md") and not p.name.startswith("."))
 
     names = listing(a)
-    assert names == listing(b) and "report.md" in names
+    assert names == listing(b) and required in names
     for name in names:
         pa, pb = a / name, b / name
         if name.endswith(".json"):
