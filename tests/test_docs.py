@@ -4,7 +4,8 @@ Docstrings, notebooks, the README, the benchmarks and the documentation cite pap
 and arXiv id and link the documentation pages; they never send a reader to project-internal
 notes ("DESIGN section 3") or internal paper nicknames ("seed 001").  The documentation build
 itself is a documented command (README, "Documentation"), run by CI, not a test: it takes
-about a minute.
+about a minute.  The README's relative links must point at existing files and cover every
+documentation page, and its test command must be the one ``.ci/run`` runs verbatim.
 """
 
 from __future__ import annotations
@@ -52,3 +53,41 @@ def test_no_reference_to_files_or_names_that_do_not_ship():
             if FORBIDDEN.search(line) and "FORBIDDEN" not in line:
                 hits.append(f"{f.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not hits, "cite papers by authors + arXiv id and link docs/ pages instead:\n" + "\n".join(hits)
+
+
+# The README is the front page: its links must lead somewhere, and its test command must be the one CI runs.
+README = ROOT / "README.md"
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _readme_links() -> list[str]:
+    return [t for t in LINK.findall(README.read_text(encoding="utf-8")) if "://" not in t and not t.startswith("#")]
+
+
+def test_the_link_pattern_finds_relative_links():
+    assert LINK.findall("see [a](docs/a.md) and [b](https://x.org/b) and [c](../c.md#s)") == [
+        "docs/a.md", "https://x.org/b", "../c.md#s"]
+
+
+def test_readme_links_point_at_existing_files():
+    links = _readme_links()
+    assert len(links) >= 10, links  # the page list; an empty list would mean the pattern broke
+    missing = [t for t in links if not (ROOT / t.split("#", 1)[0]).exists()]
+    assert not missing, f"README.md links to files that do not exist: {missing}"
+
+
+def test_readme_links_every_documentation_page():
+    pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")}
+    linked = {t.split("#", 1)[0] for t in _readme_links()}
+    assert not pages - linked, f"docs pages the README does not link: {sorted(pages - linked)}"
+
+
+def test_readme_test_command_is_the_one_ci_runs():
+    text = README.read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    commands = [line.strip() for b in blocks for line in b.splitlines() if "pip install" in line and "venv" in line]
+    test_cmd = [c for c in commands if c.endswith("python -m pytest")]
+    assert len(test_cmd) == 1, commands
+    assert any(c.endswith("&& l2phase validate") for c in commands), commands
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    assert test_cmd[0] in ci, f"README's test command is not run verbatim by .ci/run: {test_cmd[0]!r}"
