@@ -309,7 +309,6 @@ def _gd_run(X, y, a, w, w0, kappa, kp, tol, max_steps, step_factor, eta_every, r
     rejected steps).
     """
     n, D = X.shape
-    m = w0.shape[1]
     ck_a = np.empty_like(a)  # the parameters before the step etas[0], saved by the first pass
     ck_w = np.empty_like(w)
     etas = np.empty(checkpoint_every)
