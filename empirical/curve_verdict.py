@@ -63,7 +63,8 @@ def table_verdicts(change_points: dict, stats: tuple, depth: int, *, rtol: float
     stats : (A, beta, E||y||^2) of the data (:func:`read_data_stats`)
     depth : hidden layers D >= 1 of the deep linear net
     rtol : relative location tolerance (widening of the intervals, and the width they must be located to)
-    x_per_gamma : x = x_per_gamma * gamma (e.g. 2 for a torch weight decay with the mean loss, gamma = lam / 2)
+    x_per_gamma : x = x_per_gamma * gamma (a torch weight decay lam with ``MSELoss()`` over k
+        outputs: gamma = k lam / 2, so x_per_gamma = 2 / k)
     rules : {column: SignalRule} overriding :func:`~l2phase.empirical.verdicts.rule_for_column`
     factor : the shift controls move a prediction by +-factor tolerances
 

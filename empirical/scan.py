@@ -13,7 +13,8 @@ cross-entropy (``"cross_entropy"``, Y one-hot or integer labels), or of a user c
 ``loss(output, Y) -> scalar``.  theta_pen: by default every weight (parameters with
 two or more dimensions), no biases; ``penalize`` (names or a predicate) chooses another
 set, and the result lists the names.  torch's ``weight_decay=lam`` on those parameters
-with the same mean loss is gamma = lam / 2.
+with this loss E is gamma = lam / 2; with ``torch.nn.MSELoss()``, which also averages
+over the k outputs, gamma = k lam / 2.
 
 Example
 -------

@@ -48,7 +48,7 @@ def register(sub) -> None:
     p.add_argument("--rtol", type=float, default=1e-2, help="relative location tolerance: gamma_c within the interval widened by rtol * gamma_c, "
                         "and the interval no wider than rtol * gamma (default 0.01)")
     p.add_argument("--x-per-gamma", type=float, default=1.0,
-                   help="x = this * gamma (2 for a torch weight decay with a mean loss; default 1)")
+                   help="x = this * gamma (a torch weight decay with MSELoss() over k outputs: 2/k; default 1)")
     p.set_defaults(func=run)
 
 
