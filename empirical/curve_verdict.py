@@ -42,6 +42,10 @@ def read_data_stats(path) -> tuple:
         obj = json.loads(p.read_text())
     except json.JSONDecodeError as exc:
         raise InputError(f"{p}: not valid JSON ({exc.msg})") from None
+    if isinstance(obj, dict) and "Ey2" in obj:  # the spelling of `theory --stats` files: one schema for both
+        if "ey2" in obj:
+            raise InputError(f"{p}: has both ey2 and Ey2; keep one")
+        obj["ey2"] = obj.pop("Ey2")
     missing = [k for k in ("A", "beta", "ey2") if not isinstance(obj, dict) or k not in obj]
     if missing:
         raise InputError(f"{p}: missing key(s) {missing} (need A = E[x x^T], beta = E[x y^T], ey2 = E||y||^2)")

@@ -39,7 +39,7 @@ STATS_SCHEMA = """\
         with eigenvalue <= 1e-10 lambda_max are dropped (reported as dropped_directions).
   beta  length-d list (one output) or d x k nested list: E[x y^T]. Its component along the
         dropped directions must be within Cauchy-Schwarz, |v^T beta|^2 <= (v^T A v) Ey2.
-  Ey2   number >= trace(beta^T A^+ beta): E[||y||^2].
+  Ey2   number >= trace(beta^T A^+ beta): E[||y||^2] (also spelt ey2).
 Means over the training set, uncentred (centre x and y first for a covariance).
 """
 
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Exact L2 transitions of a deep linear network (loss without 1/2, "
         "one gamma on every layer, D = number of hidden layers).",
     )
-    p.add_argument("--depth", required=True, help="number of hidden layers D (non-negative integer)")
+    p.add_argument("--depth", default=None, help="number of hidden layers D (non-negative integer; required)")
     p.add_argument("--a", default=None, help="a = n^T A n > 0 (scalar mode)")
     p.add_argument("--c", default=None, help="c = |E[x y]| >= 0 (scalar mode)")
     p.add_argument("--ey2", default=None, help="E[y^2] (default c^2/a, a noise-free teacher)")
@@ -138,6 +138,10 @@ def _load_stats(path: str) -> tuple[np.ndarray, np.ndarray, float]:
         raise CLIError(f"--stats file {path} nests its JSON arrays too deeply (A is a matrix: two levels)") from None
     if not isinstance(data, dict):
         raise CLIError(f"--stats file {path} must hold a JSON object with keys A, beta, Ey2")
+    if "ey2" in data:  # the spelling of `changepoints --theory` files: one schema for both commands
+        if "Ey2" in data:
+            raise CLIError(f"--stats file {path} has both Ey2 and ey2; keep one")
+        data["Ey2"] = data.pop("ey2")
     missing = [k for k in ("A", "beta", "Ey2") if k not in data]
     if missing:
         raise CLIError(f"--stats file {path} lacks key(s): {', '.join(missing)}")
@@ -199,6 +203,11 @@ def _data_statistics(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, 
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.stats_schema:  # a format description needs no depth
+        print(STATS_SCHEMA, end="")
+        return 0
+    if args.depth is None:
+        raise CLIError("--depth is required (the number of hidden layers D)")
     depth = _parse_depth(args.depth)
     if args.latex:
         from l2phase.theory.derivation import SYMBOLIC_MAX_DEPTH
@@ -217,9 +226,6 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(f"--noise {args.noise} with --width {args.width} and --depth {args.depth}: the factor "
                            "(1 + sigma^2/width)^depth multiplying A is out of floating-point range") from exc
 
-    if args.stats_schema:
-        print(STATS_SCHEMA, end="")
-        return 0
     if args.stats is not None or args.data is not None:
         if args.a is not None or args.c is not None:
             raise CLIError("give either --stats FILE / --data NAME or --a/--c, not both")

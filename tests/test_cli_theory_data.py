@@ -126,3 +126,29 @@ def test_preprocessing_options_change_the_statistics_as_stated():
     assert np.allclose(Y.sum(1), 0) and Y.shape == (40, 3)
     assert np.allclose(Preprocessing(center_targets=False).apply(X, y)[1].sum(1), 1)
     assert "bias column appended" in Preprocessing(bias=True).describe()
+
+
+def test_one_stats_file_serves_theory_and_changepoints(tmp_path, capsys):
+    # theory --stats and changepoints --theory read the same file, with ey2 spelt either way;
+    # both spellings at once are refused, and --stats-schema needs no --depth
+    from l2phase.empirical import read_data_stats
+
+    A, beta = np.eye(3), [[1.0, 0.0], [0.0, 0.4], [0.0, 0.0]]
+    ref = [t.gamma_c for t in transitions(A, np.asarray(beta), 1.5, 1)]
+    for key in ("Ey2", "ey2"):
+        f = tmp_path / f"{key}.json"
+        f.write_text(json.dumps({"A": A.tolist(), "beta": beta, key: 1.5}))
+        code, out, _ = _run(capsys, "theory", "--depth", "1", "--stats", str(f), "--json")
+        assert code == 0
+        assert [t["gamma_c"] for t in json.loads(out)["transitions"]] == pytest.approx(ref, rel=1e-12)
+        assert read_data_stats(f)[2] == 1.5
+    both = tmp_path / "both.json"
+    both.write_text(json.dumps({"A": A.tolist(), "beta": beta, "Ey2": 1.5, "ey2": 1.5}))
+    code, _, err = _run(capsys, "theory", "--depth", "1", "--stats", str(both))
+    assert code == 2 and "keep one" in err
+    with pytest.raises(ValueError, match="keep one"):
+        read_data_stats(both)
+    code, out, _ = _run(capsys, "theory", "--stats-schema")
+    assert code == 0 and "Ey2" in out
+    code, _, err = _run(capsys, "theory", "--a", "1", "--c", "1")
+    assert code == 2 and "--depth is required" in err
