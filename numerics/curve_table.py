@@ -37,13 +37,18 @@ __all__ = ["read_curve_table", "table_change_points", "change_points_json"]
 MIN_ROWS = 8
 
 
-def read_curve_table(path: str | Path) -> dict[str, np.ndarray]:
+def read_curve_table(path: str | Path, *, required: Sequence[str] | None = None,
+                     skipped: list[str] | None = None) -> dict[str, np.ndarray]:
     """Columns of a CSV (header row) or JSON table as float arrays, in file order.
 
     JSON: a list of objects (one per row, same keys) or an object of equal-length
     lists.  Cells that are empty, ``nan`` or ``null`` become NaN (such rows are skipped
-    per column by :func:`table_change_points`); any other non-numeric cell is an error
-    naming the file, column and row.
+    per column by :func:`table_change_points`).  Any other non-numeric cell is an error
+    naming the file, column and row, in every column when ``required`` is None, and otherwise
+    in the ``required`` columns and in any column holding at least one number; columns
+    without a single number (labels, ``True``/``False`` flags such as a scan's
+    ``converged``) are then left out, and their names appended to ``skipped`` when a list
+    is given.
     """
     p = Path(path)
     if not p.is_file():
@@ -78,7 +83,27 @@ def read_curve_table(path: str | Path) -> dict[str, np.ndarray]:
     lengths = {len(v) for v in raw.values()}
     if len(lengths) > 1:
         raise InputError(f"{p}: columns of different lengths {sorted(lengths)}")
-    return {str(k): _numeric_column(p, str(k), v) for k, v in raw.items()}
+    need = None if required is None else {str(c) for c in required}
+    out = {}
+    for k, v in raw.items():
+        try:
+            out[str(k)] = _numeric_column(p, str(k), v)
+        except InputError:
+            # a column of numbers with one bad cell is a damaged column, not a label column
+            if need is None or str(k) in need or any(_is_number(c) for c in v):
+                raise
+            if skipped is not None:
+                skipped.append(str(k))
+    return out
+
+
+def _is_number(cell: Any) -> bool:
+    if isinstance(cell, bool) or cell is None:
+        return False
+    try:
+        return bool(np.isfinite(float(cell)))
+    except (TypeError, ValueError):
+        return False
 
 
 def _numeric_column(p: Path, name: str, cells: Sequence[Any]) -> np.ndarray:

@@ -183,3 +183,28 @@ def test_table_verdicts_is_judge_with_validate_rules():
         assert [x.to_dict() for x in m] == [c.to_dict() for c in sv.checks] and extra == sv.unmatched
         assert m[0].confirmed == (cps is sharp) and m[0].location_ok == (cps is not wide)
     assert isinstance(pred[0], PredictedTransition)
+
+
+def test_a_scan_table_with_flags_and_empty_columns(tmp_path, capsys):
+    # what `l2phase scan` writes: a True/False column and a column of NaN (accuracy of a regression);
+    # without --y they are left out with a note, named with --y they are input errors
+    g = np.geomspace(0.1, 3.0, 60)
+    norm = 2 * sum(np.maximum(s - g, 0) for s in (1.0, 0.4))
+    path = tmp_path / "scan.csv"
+    _write_csv(path, ["gamma", "converged", "accuracy", "norm"],
+               [[x, "True" if i % 7 else "False", "nan", n] for i, (x, n) in enumerate(zip(g, norm))])
+    assert main(["changepoints", str(path), "--x", "gamma", "--json"]) == 0
+    out, err = capsys.readouterr()
+    got = json.loads(out)
+    assert list(got) == ["norm"] and [c["kind"] for c in got["norm"]] == ["kink", "kink"]
+    assert "converged" in err and "accuracy" in err and "left out" in err
+    assert main(["changepoints", str(path), "--x", "gamma", "--y", "converged"]) == 2
+    assert "'False' is not a number" in capsys.readouterr().err  # row 1: i = 0
+    assert main(["changepoints", str(path), "--x", "gamma", "--y", "accuracy"]) == 2
+    assert "usable rows" in capsys.readouterr().err
+    # the reader on its own stays strict unless told which columns matter
+    with pytest.raises(InputError, match="converged"):
+        read_curve_table(path)
+    skipped = []
+    assert list(read_curve_table(path, required=["gamma"], skipped=skipped)) == ["gamma", "accuracy", "norm"]
+    assert skipped == ["converged"]
