@@ -33,6 +33,7 @@ def main():
     make = lambda: torch.nn.Sequential(torch.nn.Linear(4, 6), act(), torch.nn.Linear(6, 2))
     g = np.geomspace(0.01, 1.0, args.n_gamma)
     cfg = TrainConfig(max_steps=500)
+    # one work unit of every gamma on both sides (lp.scan's default, chunk_size=32, makes work units to store)
     scfg = SweepConfig(inits=[InitSpec("random", 1.0)], train=cfg, curvature="exact", chunk_size=g.size)
     sweep_gamma(spec, d, g[:2], scfg)  # warm-up
     lp.scan(make, d.X, d.Y, g[:2], train=cfg, curvature="exact", detect=False)
@@ -42,7 +43,7 @@ def main():
         ref = sweep_gamma(spec, d, g, scfg)
         tb.append(time.perf_counter() - t)
         t = time.perf_counter()
-        res = lp.scan(make, d.X, d.Y, g, train=cfg, curvature="exact", detect=False)
+        res = lp.scan(make, d.X, d.Y, g, train=cfg, curvature="exact", detect=False, chunk_size=g.size)
         ts.append(time.perf_counter() - t)
     dl = np.max(np.abs(res.column("loss") - ref.column("loss")))
     print(f"{args.n_gamma} gammas, NetSpec(4, 2, 1, 6, {args.activation}, bias), P = {spec.n_params}")
