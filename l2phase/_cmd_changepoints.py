@@ -54,33 +54,21 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from l2phase.numerics import change_points_json, read_curve_table, table_change_points
-    from l2phase.numerics.curve_table import MIN_ROWS
 
     import numpy as np
 
     cols = [c.strip() for c in args.y.split(",") if c.strip()] if args.y else None
     skipped: list[str] = []
     table = read_curve_table(args.file, required=[args.x] + (cols or []), skipped=skipped)
-    if cols is None and args.x in table:
-        # every other column, except those that cannot make a curve (say which, so nothing is silently lost)
-        xf = np.isfinite(np.asarray(table[args.x], dtype=float))
-        sparse = [c for c in table if c != args.x and int((xf & np.isfinite(table[c])).sum()) < MIN_ROWS]
-        cols = [c for c in table if c != args.x and c not in sparse]
-        if sparse:
-            skipped += [f"{c} (fewer than {MIN_ROWS} numbers)" for c in sparse]
-        if not cols:
-            from l2phase.theory.checks import InputError
-
-            raise InputError(f"{args.file}: no column besides {args.x!r} has at least {MIN_ROWS} numbers")
-    if skipped:
-        print(f"l2phase changepoints: note: {args.file}: columns left out: {', '.join(skipped)} "
-              "(name them with --y to see why)", file=sys.stderr)
     xs = np.asarray(table.get(args.x, []), dtype=float)
     xs = xs[np.isfinite(xs)]
     if xs.size > 1 and np.any(np.diff(xs) < 0):
         print(f"l2phase changepoints: note: {args.file}: rows sorted by {args.x!r}", file=sys.stderr)
     res = table_change_points(table, args.x, cols, log_x=True if args.log_x else None, seed=args.seed,
-                              source=str(args.file))
+                              source=str(args.file), skipped=skipped)
+    if skipped:  # say which columns could not make a curve, so nothing is silently lost
+        print(f"l2phase changepoints: note: {args.file}: columns left out: {', '.join(skipped)} "
+              "(name them with --y to see why)", file=sys.stderr)
     out = change_points_json(res)
     verdicts = None
     if args.theory is not None:

@@ -130,6 +130,7 @@ def table_change_points(
     log_x: bool | None = None,
     sort: bool = True,
     source: str = "table",
+    skipped: list[str] | None = None,
     **detector_kwargs,
 ) -> dict[str, list[ChangePoint]]:
     """Change points of each column against column ``x`` (default settings of the detector).
@@ -148,6 +149,9 @@ def table_change_points(
         x values are always an error (which y would the curve take there?).
     source : str
         Name used in error messages (the file).
+    skipped : list, optional
+        With ``columns`` None: columns with fewer than ``MIN_ROWS`` usable rows are left out
+        and named here (instead of an error), so a default run analyses what it can.
     detector_kwargs
         Passed to :class:`ChangePointDetector`.
 
@@ -164,10 +168,16 @@ def table_change_points(
         raise InputError(f"{source}: no column(s) {', '.join(map(repr, missing))} (columns: {', '.join(table)})")
     if x in cols:
         raise InputError(f"{source}: column {x!r} is the x column; leave it out of the y columns")
-    if not cols:
-        raise InputError(f"{source}: no y column to analyse besides {x!r}")
     xs = np.asarray(table[x], dtype=float)
     fin = np.isfinite(xs)
+    if columns is None and skipped is not None:
+        sparse = [c for c in cols if int((fin & np.isfinite(np.asarray(table[c], dtype=float))).sum()) < MIN_ROWS]
+        skipped += [f"{c} (fewer than {MIN_ROWS} numbers)" for c in sparse]
+        cols = [c for c in cols if c not in sparse]
+        if sparse and not cols:
+            raise InputError(f"{source}: no column besides {x!r} has at least {MIN_ROWS} usable rows")
+    if not cols:
+        raise InputError(f"{source}: no y column to analyse besides {x!r}")
     xv = xs[fin]
     if xv.size and np.unique(xv).size != xv.size:
         vals, counts = np.unique(xv, return_counts=True)

@@ -208,3 +208,10 @@ def test_a_scan_table_with_flags_and_empty_columns(tmp_path, capsys):
     skipped = []
     assert list(read_curve_table(path, required=["gamma"], skipped=skipped)) == ["gamma", "accuracy", "norm"]
     assert skipped == ["converged"]
+    # the detector's own table function leaves out the all-NaN column only when asked to name what it skips
+    table = read_curve_table(path, required=["gamma"])
+    with pytest.raises(InputError, match="accuracy"):
+        table_change_points(table, "gamma")
+    sparse = []
+    assert list(table_change_points(table, "gamma", skipped=sparse)) == ["norm"]
+    assert sparse == ["accuracy (fewer than 8 numbers)"]
