@@ -6,7 +6,7 @@ networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.
 """
 
 from .experiments.accuracy_regimes import CURVE_SIGNALS, accuracy_regimes, classification_metrics
-from .curve_verdict import read_data_stats, table_verdicts
+from .curve_verdict import table_verdicts
 from .scan import ModuleSpec, ScanResult, load_model_factory, scan, scan_checkpoints, write_scan_outputs
 from .transition_matching import (
     KIND_OF_ORDER,
@@ -126,7 +126,7 @@ from .verdicts import (PredictionCheck, SignalRule, SignalVerdict, Verdict, expe
                        rule_for_column)
 
 __all__ = [
-    "read_data_stats", "table_verdicts",
+    "table_verdicts",
     "ModuleSpec", "ScanResult", "scan", "scan_checkpoints", "load_model_factory", "write_scan_outputs",
     "CURVE_SIGNALS", "accuracy_regimes", "classification_metrics", "classification_split", "MNIST_ENV",
     "resolve_mnist_path", "synthetic_autoencoder", "VAE_ACTIVATIONS", "VAESpec", "VAESweepConfig", "collapse_analysis", "collapse_checks", "sweep_beta",

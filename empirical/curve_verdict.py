@@ -15,45 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from l2phase.theory.checks import InputError
 
 from .verdicts import CONTROL_FACTOR, SignalRule, judge, rule_for_column
 
-__all__ = ["read_data_stats", "table_verdicts"]
-
-
-def read_data_stats(path) -> tuple:
-    """(A, beta, E||y||^2) from a JSON file ``{"A": [[...]], "beta": [...], "ey2": float}``.
-
-    A = E[x x^T] (d, d), beta = E[x y^T] ((d,) or (d, k)), ey2 = E||y||^2 (the statistics
-    that fix a deep linear net's transitions, docs/theory.md).
-    """
-    import json
-    from pathlib import Path
-
-    import numpy as np
-
-    from l2phase.theory.checks import check_data_stats
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"--theory: no such file {p}")
-    try:
-        obj = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{p}: not valid JSON ({exc.msg})") from None
-    if isinstance(obj, dict) and "Ey2" in obj:  # the spelling of `theory --stats` files: one schema for both
-        if "ey2" in obj:
-            raise InputError(f"{p}: has both ey2 and Ey2; keep one")
-        obj["ey2"] = obj.pop("Ey2")
-    missing = [k for k in ("A", "beta", "ey2") if not isinstance(obj, dict) or k not in obj]
-    if missing:
-        raise InputError(f"{p}: missing key(s) {missing} (need A = E[x x^T], beta = E[x y^T], ey2 = E||y||^2)")
-    try:
-        A, beta, ey2 = np.asarray(obj["A"], dtype=float), np.asarray(obj["beta"], dtype=float), float(obj["ey2"])
-    except (TypeError, ValueError):
-        raise InputError(f"{p}: A, beta and ey2 must be numbers") from None
-    return check_data_stats(A, beta, ey2)
+__all__ = ["table_verdicts"]
 
 
 def table_verdicts(change_points: dict, stats: tuple, depth: int, *, rtol: float = 1e-2,
@@ -64,7 +29,7 @@ def table_verdicts(change_points: dict, stats: tuple, depth: int, *, rtol: float
     Parameters
     ----------
     change_points : {column: [ChangePoint, ...]} in the table's x units
-    stats : (A, beta, E||y||^2) of the data (:func:`read_data_stats`)
+    stats : (A, beta, E||y||^2) of the data (:func:`l2phase.theory.read_data_stats`)
     depth : hidden layers D >= 1 of the deep linear net
     rtol : relative location tolerance (widening of the intervals, and the width they must be located to)
     x_per_gamma : x = x_per_gamma * gamma (a torch weight decay lam with ``MSELoss()`` over k

@@ -76,9 +76,10 @@ def run(args) -> int:
             from l2phase.theory.checks import InputError
 
             raise InputError("--theory needs --depth D")
-        from l2phase.empirical import read_data_stats, table_verdicts
+        from l2phase.empirical import table_verdicts
+        from l2phase.theory import read_data_stats
 
-        verdicts = table_verdicts(res, read_data_stats(args.theory), args.depth, rtol=args.rtol,
+        verdicts = table_verdicts(res, read_data_stats(args.theory, argument="--theory"), args.depth, rtol=args.rtol,
                                   x_per_gamma=args.x_per_gamma)
     if args.json:
         json.dump(out if verdicts is None else dict(change_points=out, theory=verdicts), sys.stdout, indent=1)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,17 +30,7 @@ from l2phase.theory.formatting import format_number, json_ready
 
 from .cli import CLIError
 
-#: The ``--stats`` JSON file: one object with exactly these keys.
-STATS_SCHEMA = """\
---stats FILE: one JSON object with exactly the keys
-  A     d x d nested list of numbers: E[x x^T]. Symmetric to 1e-10 relative to its largest
-        entry; positive semi-definite (smallest eigenvalue >= -1e-10 lambda_max). Directions
-        with eigenvalue <= 1e-10 lambda_max are dropped (reported as dropped_directions).
-  beta  length-d list (one output) or d x k nested list: E[x y^T]. Its component along the
-        dropped directions must be within Cauchy-Schwarz, |v^T beta|^2 <= (v^T A v) Ey2.
-  Ey2   number >= trace(beta^T A^+ beta): E[||y||^2] (also spelt ey2).
-Means over the training set, uncentred (centre x and y first for a covariance).
-"""
+STATS_SCHEMA = theory.STATS_SCHEMA  # printed by --stats-schema
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -110,70 +99,6 @@ def _parse_float(text: str | None, name: str, *, positive: bool = False, require
     return value
 
 
-# A --stats file is read whole; d x d matrices beyond this are not a job for a JSON file.
-_STATS_MAX_BYTES = 256 * 2**20
-
-
-def _load_stats(path: str) -> tuple[np.ndarray, np.ndarray, float]:
-    file = Path(path)
-    if file.is_dir():
-        raise CLIError(f"--stats {path} is a directory, not a JSON file")
-    if not file.is_file():
-        raise CLIError(f"--stats file not found: {path}")
-    try:
-        size = file.stat().st_size
-        if size > _STATS_MAX_BYTES:
-            raise CLIError(f"--stats file {path} has {size} bytes, more than the {_STATS_MAX_BYTES} a statistics "
-                           "file may have")
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CLIError(f"--stats file {path} cannot be read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise CLIError(f"--stats file {path} is not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CLIError(f"--stats file {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise CLIError(f"--stats file {path} nests its JSON arrays too deeply (A is a matrix: two levels)") from None
-    if not isinstance(data, dict):
-        raise CLIError(f"--stats file {path} must hold a JSON object with keys A, beta, Ey2")
-    if "ey2" in data:  # the spelling of `changepoints --theory` files: one schema for both commands
-        if "Ey2" in data:
-            raise CLIError(f"--stats file {path} has both Ey2 and ey2; keep one")
-        data["Ey2"] = data.pop("ey2")
-    missing = [k for k in ("A", "beta", "Ey2") if k not in data]
-    if missing:
-        raise CLIError(f"--stats file {path} lacks key(s): {', '.join(missing)}")
-    unknown = sorted(set(data) - {"A", "beta", "Ey2"})
-    if unknown:
-        raise CLIError(f"--stats file {path} has unknown key(s): {', '.join(unknown)}")
-    arrays = []
-    for key, ndims in (("A", (0, 2)), ("beta", (1, 2))):
-        try:
-            arr = np.asarray(data[key], dtype=float)
-        except (TypeError, ValueError, OverflowError, RecursionError):
-            raise CLIError(f"--stats file {path}: {key} must be a (nested) list of numbers") from None
-        if arr.ndim not in ndims:
-            raise CLIError(f"--stats file {path}: {key} must have {' or '.join(map(str, ndims))} dimensions, "
-                           f"got shape {arr.shape}")
-        if not np.all(np.isfinite(arr)):
-            raise CLIError(f"--stats file {path}: {key} contains a non-finite or out-of-range number")
-        arrays.append(arr)
-    ey2 = data["Ey2"]
-    if isinstance(ey2, bool) or not isinstance(ey2, (int, float)) or not math.isfinite(float(ey2)):
-        raise CLIError(f"--stats file {path}: Ey2 must be a finite number, got {ey2!r}")
-    A, beta = arrays
-    if np.abs(A).max(initial=0.0) > _STATS_MAX_ABS or np.abs(beta).max(initial=0.0) > _STATS_MAX_ABS:
-        raise CLIError(f"--stats file {path}: entries of A and beta must be at most {_STATS_MAX_ABS:g} in "
-                       "magnitude (products of them must stay in floating-point range); rescale the data")
-    return A, beta, float(ey2)
-
-
-# |A_ij|, |beta_i| <= 1e150: products such as beta^T A^-1 beta and A^2 stay finite
-_STATS_MAX_ABS = 1e150
-
-
 def _data_statistics(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float, dict]:
     """A, B, E||y||^2 of ``--data`` after the selected preprocessing (the empirical sweeps' own)."""
     from l2phase.empirical.dataset import data_stats
@@ -232,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         if args.stats is not None and args.data is not None:
             raise CLIError("give either --stats FILE or --data NAME, not both")
         if args.stats is not None:
-            A, beta, ey2 = _load_stats(args.stats)
+            A, beta, ey2 = theory.read_data_stats(args.stats, argument="--stats")
             source = {"stats_file": args.stats}
         else:
             A, beta, ey2, source = _data_statistics(args)

@@ -131,7 +131,7 @@ def test_preprocessing_options_change_the_statistics_as_stated():
 def test_one_stats_file_serves_theory_and_changepoints(tmp_path, capsys):
     # theory --stats and changepoints --theory read the same file, with ey2 spelt either way;
     # both spellings at once are refused, and --stats-schema needs no --depth
-    from l2phase.empirical import read_data_stats
+    from l2phase.theory import read_data_stats
 
     A, beta = np.eye(3), [[1.0, 0.0], [0.0, 0.4], [0.0, 0.0]]
     ref = [t.gamma_c for t in transitions(A, np.asarray(beta), 1.5, 1)]
@@ -148,6 +148,18 @@ def test_one_stats_file_serves_theory_and_changepoints(tmp_path, capsys):
     assert code == 2 and "keep one" in err
     with pytest.raises(ValueError, match="keep one"):
         read_data_stats(both)
+    # one reader: a faulty file is refused by both commands with the same reason, naming the option
+    table = tmp_path / "curve.csv"
+    table.write_text("gamma,y\n" + "".join(f"{g},{g * g}\n" for g in np.linspace(0.1, 1, 12)))
+    for content, reason in (({"A": A.tolist(), "beta": beta, "Ey2": 1.5, "extra": 1}, "unknown key(s): extra"),
+                            ({"A": A.tolist(), "beta": beta}, "lacks key(s): Ey2"),
+                            ({"A": A.tolist(), "beta": beta, "Ey2": "1.5"}, "Ey2 must be a finite number")):
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps(content))
+        code, _, err = _run(capsys, "theory", "--depth", "1", "--stats", str(bad))
+        assert code == 2 and f"--stats file {bad}" in err and reason in err
+        code, _, err = _run(capsys, "changepoints", str(table), "--x", "gamma", "--theory", str(bad), "--depth", "1")
+        assert code == 2 and f"--theory file {bad}" in err and reason in err
     code, out, _ = _run(capsys, "theory", "--stats-schema")
     assert code == 0 and "Ey2" in out
     code, _, err = _run(capsys, "theory", "--a", "1", "--c", "1")

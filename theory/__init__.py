@@ -90,6 +90,8 @@ _SUBMODULE_OF = {
     "check_sequence_of": "checks",
     "format_number": "formatting",
     "json_ready": "formatting",
+    "STATS_SCHEMA": "stats_file",
+    "read_data_stats": "stats_file",
 }
 
 
@@ -106,6 +108,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "STATS_SCHEMA",
+    "read_data_stats",
     "INIT_REGIMES",
     "PAPER_PLACEMENT",
     "NAMED_INITS",
