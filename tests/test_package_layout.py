@@ -47,6 +47,9 @@ def test_subpackages_are_importable_under_l2phase(tmp_path):
         ("from l2phase.theory.formatting import format_number, json_ready", ()),
         ("from l2phase.theory import critical_point, transitions; critical_point(50, 1.0, 1.0)", ()),
         ("import l2phase.numerics", ("numba",)),
+        ("import l2phase.empirical", ()),
+        ("from l2phase.empirical import load_raw, Preprocessing, data_stats, RunStore", ()),
+        ("from l2phase.cli import main; main(['theory', '--depth', '2', '--data', 'digits', '--json'])", ()),
         ("import l2phase.cli; l2phase.cli.build_parser()", ()),
         ("from l2phase.cli import main; main(['theory', '--depth', '2', '--a', '1', '--c', '1', '--json'])", ()),
         ("import l2phase as lp; lp.critical_point(3, 1.0, 1.0)", ()),
@@ -69,6 +72,19 @@ def test_facade_names_resolve_to_the_layer_objects():
         lp.not_a_name  # noqa: B018
     with pytest.raises(AttributeError):
         theory.not_a_name  # noqa: B018
+
+
+def test_functions_named_like_their_module_stay_functions(tmp_path):
+    # the lazy package must not let an earlier import of the submodule shadow the function
+    out = _python(
+        "import l2phase.empirical.scan, l2phase.empirical.string_method\n"
+        "from l2phase import empirical\n"
+        "import types\n"
+        "print(isinstance(empirical.scan, types.FunctionType), isinstance(empirical.string_method, types.FunctionType),"
+        " empirical.scan.__module__, empirical.ModuleSpec.__module__)",
+        tmp_path,
+    )
+    assert out.split() == ["True", "True", "l2phase.empirical.scan", "l2phase.empirical.scan"]
 
 
 def test_every_advertised_name_exists():
