@@ -4,7 +4,8 @@ The table (CSV with a header, or JSON) holds one row per x (gamma, weight decay,
 each chosen column is analysed against ``--x`` with the default change-point detector
 (:func:`l2phase.numerics.table_change_points`).  Prints a table, or with ``--json`` one
 object ``{column: [{"x", "low", "high", "kind", "size"}, ...]}``; ``--plot out.png``
-draws every curve with its change points.  With ``--theory STATS.json --depth D`` the
+draws every curve with its change points.  With ``--theory STATS.json --depth D`` (or
+``--data NAME|FILE --depth D``: the statistics computed from a data set, as ``theory --data``) the
 change points of every analysed column are judged against the exact transitions of a
 deep linear net for those data statistics by validate's verdict
 (:func:`l2phase.empirical.judge` through :func:`l2phase.empirical.table_verdicts`: same
@@ -20,6 +21,9 @@ from __future__ import annotations
 
 import json
 import sys
+
+
+from ._options import add_data_arguments, data_statistics
 
 
 def register(sub) -> None:
@@ -44,11 +48,13 @@ def register(sub) -> None:
                    help="judge the change points against the exact transitions of a deep linear net for these data "
                         "statistics {A, beta, ey2} with validate's rules and negative controls (needs --depth; "
                         "column 'loss' is L*, 'accuracy' is not judged, any other column behaves like ||theta||^2)")
-    p.add_argument("--depth", type=int, default=None, help="hidden layers D >= 1 of the deep linear net (with --theory)")
+    p.add_argument("--depth", type=int, default=None,
+                   help="hidden layers D >= 1 of the deep linear net (with --theory or --data)")
     p.add_argument("--rtol", type=float, default=1e-2, help="relative location tolerance: gamma_c within the interval widened by rtol * gamma_c, "
                         "and the interval no wider than rtol * gamma (default 0.01)")
     p.add_argument("--x-per-gamma", type=float, default=1.0,
                    help="x = this * gamma (a torch weight decay with MSELoss() over k outputs: 2/k; default 1)")
+    add_data_arguments(p, search=False)
     p.set_defaults(func=run)
 
 
@@ -71,15 +77,20 @@ def run(args) -> int:
               "(name them with --y to see why)", file=sys.stderr)
     out = change_points_json(res)
     verdicts = None
-    if args.theory is not None:
-        if args.depth is None:
-            from l2phase.theory.checks import InputError
+    if args.theory is not None or args.data is not None:
+        from l2phase.theory.checks import InputError
 
-            raise InputError("--theory needs --depth D")
+        if args.theory is not None and args.data is not None:
+            raise InputError("give either --theory STATS.json or --data NAME, not both")
+        option = "--theory" if args.theory is not None else "--data"
+        if args.depth is None:
+            raise InputError(f"{option} needs --depth D")
         from l2phase.empirical import table_verdicts
         from l2phase.theory import read_data_stats
 
-        verdicts = table_verdicts(res, read_data_stats(args.theory, argument="--theory"), args.depth, rtol=args.rtol,
+        stats = (read_data_stats(args.theory, argument="--theory") if args.theory is not None
+                 else data_statistics(args)[:3])
+        verdicts = table_verdicts(res, stats, args.depth, rtol=args.rtol,
                                   x_per_gamma=args.x_per_gamma)
     if args.json:
         json.dump(out if verdicts is None else dict(change_points=out, theory=verdicts), sys.stdout, indent=1)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from ._options import add_scheduler_argument, make_executor, parse_seed, prepare_out_dir, progress_bar
+from ._options import (add_data_arguments, add_scheduler_argument, data_statistics, make_executor, parse_seed,
+                       prepare_out_dir, progress_bar)
 
 DEFAULT_OUT = "l2phase-escape"
 OUTPUT_FILES = ("report.md", "results.json", "arrhenius.png", "survival.png")
@@ -50,18 +50,10 @@ def register(sub) -> None:
                    help="metastable state to start in (default trivial)")
     p.add_argument("--width", type=int, default=1, help="hidden width of the Langevin nets (default 1)")
     p.add_argument("--stats", default=None, metavar="FILE",
-                   help="general data: .npz or .json with A (d x d), beta = E[x y^T] (d x k), ey2; the top mode "
+                   help="general data: a statistics file (.json as 'l2phase theory --stats-schema' prints, or .npz with "
+                        "the same arrays); the top mode "
                         "(a = u^T A u, c = its singular value) sets --a and --c (needs u an eigenvector of A)")
-    g = p.add_argument_group("data (--data): the top mode of a data set's statistics sets --a and --c")
-    g.add_argument("--data", default=None, metavar="NAME",
-                   help="digits | mnist (local files: L2PHASE_MNIST or --mnist-path) | synthetic | FILE.npz (arrays "
-                        "X, Y) | FILE.csv (with --target); class labels become centred one-hot targets")
-    g.add_argument("--target", default=None, help="target column name(s) of a .csv file, comma-separated")
-    g.add_argument("--mnist-path", default=None, help="MNIST directory or mnist.npz (default: $L2PHASE_MNIST)")
-    g.add_argument("--components", default=None, type=int, metavar="N",
-                   help="project the inputs on their top N principal components")
-    g.add_argument("--whiten", action="store_true",
-                   help="with --components: unit variance per component (then A = I and the reduction applies)")
+    add_data_arguments(p, search=False)  # the top mode of the data statistics sets --a and --c
     p.add_argument("--sgd", action="store_true", help="also measure minibatch-SGD escapes")
     p.add_argument("--grokking", action="store_true", help="also run the sparse-sampling grokking task")
     p.add_argument("--quick", action="store_true",
@@ -79,53 +71,25 @@ def register(sub) -> None:
 
 
 def _stats_mode(path: str) -> tuple[float, float, dict]:
+    """--stats: the statistics file every command reads (:func:`l2phase.theory.read_data_stats`)."""
     import numpy as np
 
-    from l2phase.theory.checks import InputError
+    from l2phase.theory import read_data_stats
 
-    f = Path(path)
-    if not f.is_file():
-        raise InputError(f"--stats {path}: no such file")
-    if f.suffix not in (".npz", ".json"):
-        raise InputError(f"--stats {path}: expected a .npz or .json file")
-    try:
-        if f.suffix == ".npz":
-            with np.load(f, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        else:
-            data = json.loads(f.read_text())
-    except Exception as exc:  # a damaged file is the user's input, never a crash
-        raise InputError(f"--stats {path}: cannot be read ({type(exc).__name__}: {exc})") from None
-    try:
-        A = np.atleast_2d(np.asarray(data["A"], dtype=float))
-        beta = np.asarray(data["beta"], dtype=float)
-    except KeyError as exc:
-        raise InputError(f"--stats {path}: missing key {exc}") from None
+    A, beta, _ = read_data_stats(path, argument="--stats")
+    A = np.atleast_2d(A)
     a, c, info = _top_mode(A, beta.reshape(A.shape[0], -1), f"--stats {path}")
-    return a, c, dict(info, file=str(f))
+    return a, c, dict(info, file=str(path))
 
 
 def _data_mode(args) -> tuple[float, float, dict]:
     """--data: statistics of a data set (the loaders and preprocessing of ``l2phase theory --data``)."""
-    from l2phase.empirical.dataset import data_stats
-    from l2phase.empirical.loaders import load_raw
-    from l2phase.empirical.preprocessing import Preprocessing
-    from l2phase.theory.checks import InputError
-
-    if args.whiten and args.components is None:
-        raise InputError("--whiten needs --components N")
-    if args.components is not None and args.components < 1:
-        raise InputError(f"--components must be >= 1, got {args.components}")
-    targets = [t.strip() for t in args.target.split(",")] if args.target else None
-    X, y, info = load_raw(args.data, targets=targets, mnist_path=args.mnist_path)
-    labels = Preprocessing.are_labels(y)
-    prep = Preprocessing(n_components=args.components, whiten=args.whiten, one_hot=labels, center_targets=labels)
-    X, Y = prep.apply(X, y)
-    A, beta, _ = data_stats(X, Y)
+    A, beta, _, source = data_statistics(args)
     hint = "" if args.whiten else " (try --components N --whiten, which makes A = I)"
     a, c, mode = _top_mode(A, beta, f"--data {args.data}", hint)
-    return a, c, dict(mode, source=info, preprocessing=prep.describe(labels), n_samples=int(X.shape[0]),
-                      in_dim=int(X.shape[1]), n_outputs=int(Y.shape[1]))
+    described = ("preprocessing", "preprocessing_options", "n_samples", "in_dim", "n_outputs")
+    return a, c, dict(mode, source={k: v for k, v in source.items() if k not in described},
+                      **{k: source[k] for k in described if k != "preprocessing_options"})
 
 
 def _top_mode(A, beta, where: str, hint: str = "") -> tuple[float, float, dict]:

@@ -21,13 +21,13 @@ import json
 import math
 from typing import Any
 
-import numpy as np
 
 from l2phase import theory
 
 from l2phase.theory.checks import InputError
 from l2phase.theory.formatting import format_number, json_ready
 
+from ._options import add_data_arguments, data_statistics
 from .cli import CLIError
 
 STATS_SCHEMA = theory.STATS_SCHEMA  # printed by --stats-schema
@@ -47,21 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stats", default=None, help="JSON file with A (d x d, symmetric PSD), beta (d or d x k), Ey2 "
                    "(see 'l2phase theory --stats-schema')")
     p.add_argument("--stats-schema", action="store_true", help="print the --stats file format and exit")
-    g = p.add_argument_group("data (--data): statistics computed from a data set")
-    g.add_argument("--data", default=None, help="digits | mnist (local files: L2PHASE_MNIST or --mnist-path) | "
-                   "synthetic | FILE.npz (arrays X, Y) | FILE.csv (with --target)")
-    g.add_argument("--target", default=None, help="target column name(s) of a .csv file, comma-separated")
-    g.add_argument("--mnist-path", default=None, help="MNIST directory or mnist.npz (default: $L2PHASE_MNIST)")
-    g.add_argument("--center-inputs", action="store_true", help="subtract the mean input (default: not centred)")
-    g.add_argument("--scale-inputs", action="store_true", help="divide each input column by its std")
-    g.add_argument("--components", default=None, help="project inputs on the top N principal components")
-    g.add_argument("--whiten", action="store_true", help="with --components: unit variance per component")
-    g.add_argument("--targets", default=None, choices=["onehot-centred", "onehot", "raw-centred", "raw"],
-                   help="labels -> one-hot with/without the mean removed, or targets as given, centred or not "
-                   "(default: onehot-centred for class labels, raw for real-valued targets)")
-    g.add_argument("--bias", action="store_true", help="append a constant-1 input column")
-    g.add_argument("--starts", default="8", help="starts per rank of the global numerical search (D >= 2, several outputs)")
-    g.add_argument("--seed", default="0", help="seed of the random starts")
+    add_data_arguments(p, search=True)
     p.add_argument("--noise", default=None, help="variance sigma^2 of mean-1 multiplicative neuron noise")
     p.add_argument("--width", default=None, help="hidden width (needed with --noise)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -99,34 +85,6 @@ def _parse_float(text: str | None, name: str, *, positive: bool = False, require
     return value
 
 
-def _data_statistics(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, float, dict]:
-    """A, B, E||y||^2 of ``--data`` after the selected preprocessing (the empirical sweeps' own)."""
-    from l2phase.empirical.dataset import data_stats
-    from l2phase.empirical.loaders import load_raw
-    from l2phase.empirical.preprocessing import Preprocessing
-
-    targets = [t.strip() for t in args.target.split(",")] if args.target else None
-    X, y, info = load_raw(args.data, targets=targets, mnist_path=args.mnist_path)
-    labels = Preprocessing.are_labels(y)
-    mode = args.targets or ("onehot-centred" if labels else "raw")
-    prep = Preprocessing(
-        center_inputs=args.center_inputs,
-        scale_inputs=args.scale_inputs,
-        n_components=None if args.components is None else _parse_int(args.components, "--components"),
-        whiten=args.whiten,
-        one_hot=mode.startswith("onehot"),
-        center_targets=mode.endswith("centred"),
-        bias=args.bias,
-    )
-    if args.whiten and prep.n_components is None:
-        raise CLIError("--whiten needs --components N")
-    X, Y = prep.apply(X, y)
-    A, B, ey2 = data_stats(X, Y)
-    source = dict(info, preprocessing=prep.describe(labels), preprocessing_options=prep.to_dict(),
-                  n_samples=int(X.shape[0]), in_dim=int(X.shape[1]), n_outputs=int(Y.shape[1]))
-    return A, B, ey2, source
-
-
 def run(args: argparse.Namespace) -> int:
     if args.stats_schema:  # a format description needs no depth
         print(STATS_SCHEMA, end="")
@@ -160,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             A, beta, ey2 = theory.read_data_stats(args.stats, argument="--stats")
             source = {"stats_file": args.stats}
         else:
-            A, beta, ey2, source = _data_statistics(args)
+            A, beta, ey2, source = data_statistics(args)
         try:
             rep = theory.data_transitions(A, beta, ey2, depth, noise_sigma2=noise, width=width,
                                           n_starts=_parse_int(args.starts, "--starts"),

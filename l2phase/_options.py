@@ -1,5 +1,5 @@
-"""Options shared by the sweep commands (validate, sweep, init-diagram): --scheduler, --device,
-the progress bar.  Imports of torch and dask stay inside the functions, so ``l2phase --help``
+"""Options shared by the commands: --scheduler, --device, the progress bar (the sweeps), and
+--data with its preprocessing (theory, changepoints).  Imports of torch and dask stay inside the functions, so ``l2phase --help``
 and ``l2phase theory`` start fast."""
 
 from __future__ import annotations
@@ -130,3 +130,62 @@ def progress_bar(enabled: bool, desc: str, total: int | None = None, unit: str =
     finally:
         if bar is not None:
             bar.close()
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, *, search: bool) -> None:
+    """--data NAME|FILE and its preprocessing options; with ``search``, --starts and --seed of
+    the global numerical search of :func:`l2phase.theory.data_transitions`."""
+    g = parser.add_argument_group("data (--data): statistics computed from a data set")
+    g.add_argument("--data", default=None, help="digits | mnist (local files: L2PHASE_MNIST or --mnist-path) | "
+                   "synthetic | FILE.npz (arrays X, Y) | FILE.csv (with --target)")
+    g.add_argument("--target", default=None, help="target column name(s) of a .csv file, comma-separated")
+    g.add_argument("--mnist-path", default=None, help="MNIST directory or mnist.npz (default: $L2PHASE_MNIST)")
+    g.add_argument("--center-inputs", action="store_true", help="subtract the mean input (default: not centred)")
+    g.add_argument("--scale-inputs", action="store_true", help="divide each input column by its std")
+    g.add_argument("--components", default=None, help="project inputs on the top N principal components")
+    g.add_argument("--whiten", action="store_true", help="with --components: unit variance per component")
+    g.add_argument("--targets", default=None, choices=["onehot-centred", "onehot", "raw-centred", "raw"],
+                   help="labels -> one-hot with/without the mean removed, or targets as given, centred or not "
+                   "(default: onehot-centred for class labels, raw for real-valued targets)")
+    g.add_argument("--bias", action="store_true", help="append a constant-1 input column")
+    if search:
+        g.add_argument("--starts", default="8", help="starts per rank of the global numerical search (D >= 2, "
+                       "several outputs)")
+        g.add_argument("--seed", default="0", help="seed of the random starts")
+
+
+def data_statistics(args: argparse.Namespace):
+    """A, B, E||y||^2 of ``--data`` after the selected preprocessing (the empirical sweeps' own),
+    and a description of the source.  Torch-free."""
+    from l2phase.empirical.dataset import data_stats
+    from l2phase.empirical.loaders import load_raw
+    from l2phase.empirical.preprocessing import Preprocessing
+
+    n_components = None
+    if args.components is not None:
+        try:
+            n_components = int(args.components)
+        except ValueError:
+            n_components = 0
+        if n_components < 1:
+            raise InputError(f"--components must be an integer >= 1, got {args.components!r}")
+    targets = [t.strip() for t in args.target.split(",")] if args.target else None
+    X, y, info = load_raw(args.data, targets=targets, mnist_path=args.mnist_path)
+    labels = Preprocessing.are_labels(y)
+    mode = args.targets or ("onehot-centred" if labels else "raw")
+    prep = Preprocessing(
+        center_inputs=args.center_inputs,
+        scale_inputs=args.scale_inputs,
+        n_components=n_components,
+        whiten=args.whiten,
+        one_hot=mode.startswith("onehot"),
+        center_targets=mode.endswith("centred"),
+        bias=args.bias,
+    )
+    if args.whiten and prep.n_components is None:
+        raise InputError("--whiten needs --components N")
+    X, Y = prep.apply(X, y)
+    A, B, ey2 = data_stats(X, Y)
+    source = dict(info, preprocessing=prep.describe(labels), preprocessing_options=prep.to_dict(),
+                  n_samples=int(X.shape[0]), in_dim=int(X.shape[1]), n_outputs=int(Y.shape[1]))
+    return A, B, ey2, source

@@ -215,3 +215,25 @@ def test_a_scan_table_with_flags_and_empty_columns(tmp_path, capsys):
     sparse = []
     assert list(table_change_points(table, "gamma", skipped=sparse)) == ["norm"]
     assert sparse == ["accuracy (fewer than 8 numbers)"]
+
+
+def test_theory_from_a_data_file(tmp_path, capsys):
+    # --data computes the statistics as `theory --data` does: whitened inputs (E[x x^T] = I exactly)
+    # and noise-free targets y = beta^T x give singular values 1.0 and 0.4 of E[x y^T]
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.standard_normal((60, 3)))
+    X = np.sqrt(60) * q
+    beta = np.array([[1.0, 0.0], [0.0, 0.4], [0.0, 0.0]])
+    data = tmp_path / "data.npz"
+    np.savez(data, X=X, Y=X @ beta)
+    table = _exact_d1_table(tmp_path / "runs.csv", np.geomspace(0.1, 3.0, 150))
+    args = ["changepoints", str(table), "--x", "gamma", "--data", str(data), "--targets", "raw"]
+    assert main([*args, "--depth", "1", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["theory"]
+    assert [p["gamma_c"] for p in res["predicted"]] == pytest.approx([0.4, 1.0], rel=1e-9)
+    assert res["verdict"] == "CONFIRMED" and all(c["rejected"] for c in res["controls"])
+    assert main([*args, "--depth", "2"]) == 1  # the wrong depth: first order, elsewhere
+    assert "verdict: NOT CONFIRMED" in capsys.readouterr().out
+    assert main([*args]) == 2 and "--data needs --depth" in capsys.readouterr().err
+    assert main([*args, "--depth", "1", "--theory", str(data)]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -164,3 +164,20 @@ def test_one_stats_file_serves_theory_and_changepoints(tmp_path, capsys):
     assert code == 0 and "Ey2" in out
     code, _, err = _run(capsys, "theory", "--a", "1", "--c", "1")
     assert code == 2 and "--depth is required" in err
+
+
+def test_stats_file_as_npz(tmp_path, capsys):
+    # the same statistics in an .npz (what `l2phase escape --stats` also takes) give the same transitions
+    A, beta = np.eye(3), np.array([[1.0, 0.0], [0.0, 0.4], [0.0, 0.0]])
+    ref = [t.gamma_c for t in transitions(A, beta, 1.5, 2)]
+    f = tmp_path / "s.npz"
+    np.savez(f, A=A, beta=beta, Ey2=1.5)
+    code, out, _ = _run(capsys, "theory", "--depth", "2", "--stats", str(f), "--json")
+    assert code == 0
+    assert [t["gamma_c"] for t in json.loads(out)["transitions"]] == pytest.approx(ref, rel=1e-9)
+    np.savez(f, A=A, beta=np.array([{"x": 1}], dtype=object), Ey2=1.5)
+    code, _, err = _run(capsys, "theory", "--depth", "2", "--stats", str(f))
+    assert code == 2 and "not a readable .npz" in err
+    f.write_text("not a zip")
+    code, _, err = _run(capsys, "theory", "--depth", "2", "--stats", str(f))
+    assert code == 2 and "not an .npz (zip) archive" in err

@@ -1,4 +1,4 @@
-"""The data-statistics file: one JSON object ``{"A": ..., "beta": ..., "Ey2": ...}``.
+"""The data-statistics file: one JSON object ``{"A": ..., "beta": ..., "Ey2": ...}`` (or an .npz).
 
 One reader for every command that takes the statistics of a data set instead of the data
 (``l2phase theory --stats FILE``, ``l2phase changepoints --theory FILE``): the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ STATS_SCHEMA = """\
         dropped directions must be within Cauchy-Schwarz, |v^T beta|^2 <= (v^T A v) Ey2.
   Ey2   number >= trace(beta^T A^+ beta): E[||y||^2] (also spelt ey2).
 Means over the training set, uncentred (centre x and y first for a covariance).
+An .npz file with the same three arrays is read too. The same file serves
+'l2phase theory --stats', 'l2phase changepoints --theory' and 'l2phase escape --stats'.
 """
 
 # Read whole: d x d matrices beyond this are not a job for a JSON file.
@@ -41,7 +44,8 @@ def read_data_stats(path: str | Path, *, argument: str = "--stats") -> tuple[np.
 
     Parameters
     ----------
-    path : the JSON file: ``{"A": [[...]], "beta": [...] or [[...]], "Ey2": number}``
+    path : the JSON file ``{"A": [[...]], "beta": [...] or [[...]], "Ey2": number}``, or an
+        ``.npz`` file with the same three arrays (read with ``allow_pickle=False``),
         with A = E[x x^T] (d, d), beta = E[x y^T] ((d,) or (d, k)) and Ey2 = E||y||^2
         (``ey2`` is accepted too, not both).
     argument : the option the path came from, named in error messages.
@@ -67,17 +71,20 @@ def read_data_stats(path: str | Path, *, argument: str = "--stats") -> tuple[np.
         size = file.stat().st_size
         if size > _MAX_BYTES:
             raise InputError(f"{where} has {size} bytes, more than the {_MAX_BYTES} a statistics file may have")
-        text = file.read_text(encoding="utf-8")
+        text = "" if file.suffix == ".npz" else file.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{where} cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError(f"{where} is not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except RecursionError:
-        raise InputError(f"{where} nests its JSON arrays too deeply (A is a matrix: two levels)") from None
+    if file.suffix == ".npz":
+        data = _read_npz(file, where)
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        except RecursionError:
+            raise InputError(f"{where} nests its JSON arrays too deeply (A is a matrix: two levels)") from None
     if not isinstance(data, dict):
         raise InputError(f"{where} must hold a JSON object with keys A, beta, Ey2")
     if "ey2" in data:
@@ -104,6 +111,8 @@ def read_data_stats(path: str | Path, *, argument: str = "--stats") -> tuple[np.
             raise InputError(f"{where}: {key} contains a non-finite or out-of-range number")
         arrays.append(arr)
     ey2 = data["Ey2"]
+    if isinstance(ey2, np.ndarray) and ey2.shape == () and ey2.dtype.kind in "iuf":  # from an .npz
+        ey2 = float(ey2)
     if isinstance(ey2, bool) or not isinstance(ey2, (int, float)) or not math.isfinite(float(ey2)):
         raise InputError(f"{where}: Ey2 must be a finite number, got {ey2!r}")
     A, beta = arrays
@@ -111,3 +120,13 @@ def read_data_stats(path: str | Path, *, argument: str = "--stats") -> tuple[np.
         raise InputError(f"{where}: entries of A and beta must be at most {_MAX_ABS:g} in magnitude "
                          "(products of them must stay in floating-point range); rescale the data")
     return A, beta, float(ey2)
+
+
+def _read_npz(file: Path, where: str) -> dict:
+    if not zipfile.is_zipfile(file):  # np.load would take it for a pickle
+        raise InputError(f"{where} is not an .npz (zip) archive")
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as exc:  # damaged, truncated, or holding pickled objects
+        raise InputError(f"{where} is not a readable .npz file ({exc})") from None
