@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from l2phase.cli import main
@@ -279,3 +280,35 @@ def test_a_sweep_where_every_point_diverges_writes_its_report_and_says_why(tmp_p
         assert "Active latent dimensions: none (diverged)" in report
     for f in ("sweep.csv", "curvature.png"):
         assert (out / f).stat().st_size > 0
+
+
+def test_classifier_plots_leave_diverged_runs_out():
+    # a diverged run is not a measurement: its absurd values must not reach any curve of the plots
+    from l2phase.empirical.experiments.sweep_report import _classifier_plots
+
+    g = [0.01, 0.1, 1.0, 10.0]
+    rows = [dict(gamma=x, train_accuracy=0.9, test_accuracy=0.8, train_acc_class_0=0.9, train_acc_class_1=0.8,
+                 R_E=1.0, R_E_se=0.1, R_L=2.0, R_L_se=0.1, param_norm_sq=3.0, loss=0.5, diverged=False) for x in g]
+    rows[2].update(train_accuracy=1e30, R_E=1e30, R_L=1e30, param_norm_sq=1e30, loss=1e30, train_acc_class_0=1e30,
+                   diverged=True)
+    signals = {k: {"change_points": []} for k in ("train_accuracy", "R_E", "R_L", "param_norm_sq", "loss")}
+    res = dict(analysis=dict(table=rows, linear_theory=None, chance=[], signals=signals), data=dict(n_classes=2))
+    figures = {}
+
+    class Store:
+        def write_figure(self, name, fig, **kw):
+            figures[name] = fig
+
+    _classifier_plots(res, {}, Store())
+    assert set(figures) == {"accuracy.png", "per_class.png", "curvature.png", "order_parameter.png"}
+    for name, fig in figures.items():
+        for ax in fig.axes:
+            for line in ax.lines:
+                y = np.asarray(line.get_ydata(), dtype=float)
+                assert not np.any(y > 1e20), name
+            for coll in ax.collections:
+                arr = coll.get_array()
+                if arr is not None:
+                    assert not np.any(np.ma.filled(np.ma.masked_invalid(arr), 0) > 1e20), name
+        if name == "accuracy.png":  # the diverged gamma is marked
+            assert any("diverged" in (t.get_text()) for t in fig.axes[0].get_legend().get_texts())

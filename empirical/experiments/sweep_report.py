@@ -242,17 +242,23 @@ def _classifier_plots(res: dict, tables: dict, store: RunStore) -> None:
     plt = pyplot()
     an = res["analysis"]
     tab = an["table"]
-    g = np.array([r["gamma"] for r in tab])
+    g_all = np.array([r["gamma"] for r in tab])
+    # a diverged run is not a measurement: left out of the curves, its gamma marked in grey
+    diverged = np.array([bool(r.get("diverged", False)) for r in tab], dtype=bool)
+    tab = [r for r, d in zip(tab, diverged) if not d]
+    g = g_all[~diverged]
     lt = an["linear_theory"] if an["linear_theory"] and "error" not in an["linear_theory"] else None
 
     def theory_lines(ax):
         if lt:
             for i, p in enumerate(lt["predictions"]):
                 ax.axvline(p["gamma_c"], color="C3", ls=":", lw=0.8, label="deep-linear gamma_c" if i == 0 else None)
+        for i, x in enumerate(g_all[diverged]):
+            ax.axvline(x, color="0.75", lw=0.8, label="diverged run (left out)" if i == 0 else None)
 
     def finish(ax, xlabel, ylabel):
         theory_lines(ax)
-        ax.set_xlim(g.min() / 1.15, g.max() * 1.15)
+        ax.set_xlim(g_all.min() / 1.15, g_all.max() * 1.15)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=7)
@@ -269,12 +275,14 @@ def _classifier_plots(res: dict, tables: dict, store: RunStore) -> None:
     plt.close(fig)
 
     C = res["data"]["n_classes"]
-    M = np.array([[r[f"train_acc_class_{c}"] for r in tab] for c in range(C)])
+    M = np.full((C, len(g_all)), np.nan)  # diverged columns stay blank
+    M[:, ~diverged] = [[r[f"train_acc_class_{c}"] for r in tab] for c in range(C)]
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    im = ax.pcolormesh(np.arange(len(g) + 1), np.arange(C + 1), M, vmin=0, vmax=1, cmap="viridis")
-    step = max(1, len(g) // 8)
-    ax.set_xticks(np.arange(0, len(g), step) + 0.5)
-    ax.set_xticklabels([f"{x:.3g}" for x in g[::step]], fontsize=7)
+    im = ax.pcolormesh(np.arange(len(g_all) + 1), np.arange(C + 1), np.ma.masked_invalid(M), vmin=0, vmax=1,
+                       cmap="viridis")
+    step = max(1, len(g_all) // 8)
+    ax.set_xticks(np.arange(0, len(g_all), step) + 0.5)
+    ax.set_xticklabels([f"{x:.3g}" for x in g_all[::step]], fontsize=7)
     ax.set_yticks(np.arange(C) + 0.5)
     ax.set_yticklabels([str(c) for c in range(C)])
     ax.set_xlabel("gamma")
