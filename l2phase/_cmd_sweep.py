@@ -85,9 +85,10 @@ def run(args) -> int:
         write_sweep_report(results, tables, store)
     verdict = "PASSED" if results["passed"] else "FAILED"
     ctrls = results.get("controls", [])
+    controls = ("negative controls not run" if results.get("no_usable_point") else
+                f"{sum(c['rejected'] for c in ctrls)}/{len(ctrls)} negative controls rejected")
     print(f"l2phase sweep {cfg.name}: {verdict} ({sum(c['passed'] for c in results['checks'])}/{len(results['checks'])} "
-          f"checks, {sum(c['rejected'] for c in ctrls)}/{len(ctrls)} negative controls rejected); "
-          f"report: {out / 'report.md'}")
+          f"checks, {controls}); report: {out / 'report.md'}")
     if results.get("no_usable_point"):
         print(f"l2phase sweep {cfg.name}: {results['no_usable_point']}")
     failed = [f"{c['name']} ({c['detail']})" if c.get("detail") else c["name"] for c in results["checks"]

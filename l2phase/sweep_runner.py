@@ -138,6 +138,8 @@ def run_experiment(
     if not res.ok().any():
         results["no_usable_point"] = no_usable_point_reason(results["n_diverged"], len(res.records), cfg["train"])
     results.setdefault("controls", results["analysis"].get("controls", []))
+    if results.get("no_usable_point"):  # nothing detected, so every control is rejected vacuously: not a check
+        results["controls"] = []
     results.setdefault("reported", results["analysis"].get("reported", []))
     results["controls_rejected"] = all(c["rejected"] for c in results["controls"])
     results["passed"] = all(c["passed"] for c in results["checks"]) and results["controls_rejected"]

@@ -268,12 +268,15 @@ def test_a_sweep_where_every_point_diverges_writes_its_report_and_says_why(tmp_p
     cap = capsys.readouterr()
     assert "every point diverged (8 of 8)" in cap.out and "lower [train] lr (now 1e+30)" in cap.out
     assert "failed checks: no diverged" in cap.out and "(8 of 8 diverged)" in cap.out
+    # nothing was detected, so a control would be "rejected" vacuously: they are not run, and say so
+    assert "negative controls not run" in cap.out
     assert "Traceback" not in cap.err and "RuntimeWarning" not in cap.err
     res = json.loads((out / "results.json").read_text())
     assert res["passed"] is False and res["n_diverged"] == 8 and res["n_converged"] == 0
     assert res["no_usable_point"].startswith("every point diverged")
     report = (out / "report.md").read_text()
     assert "**No usable point**: every point diverged" in report and "## Checks" in report
+    assert "negative controls not run (no usable point)" in report and res["controls"] == []
     if experiment == "classifier":  # nothing vanished: there is no measurement
         assert res["analysis"]["collapsed_from"] is None and "vanished from" not in report
     else:

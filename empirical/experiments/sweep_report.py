@@ -55,8 +55,9 @@ def _header(res: dict, title: str) -> list[str]:
     n_pass = sum(c["passed"] for c in res["checks"])
     lines = [f"# l2phase sweep: {cfg['name']}", "", cfg.get("description") or title, "",
              f"Verdict: **{'PASSED' if res['passed'] else 'FAILED'}** - {n_pass} of {len(res['checks'])} checks passed, "
-             f"{sum(c['rejected'] for c in res.get('controls', []))} of {len(res.get('controls', []))} negative controls "
-             "rejected.",
+             + ("negative controls not run (no usable point)." if res.get("no_usable_point") else
+                f"{sum(c['rejected'] for c in res.get('controls', []))} of {len(res.get('controls', []))} negative "
+                "controls rejected."),
              ""]
     if res.get("no_usable_point"):
         lines += [f"**No usable point**: {res['no_usable_point']}. Nothing below is a measurement: every "
