@@ -9,7 +9,7 @@ networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.
 # preprocessing, the point store) load without torch, so `l2phase theory --data NAME`
 # and the store stay light; everything else imports torch when first touched.
 import sys as _sys
-from importlib import import_module as _import_module
+from l2phase.theory.lazy_exports import lazy_exports as _lazy_exports
 from types import ModuleType as _ModuleType
 
 _SUBMODULE_OF = {
@@ -159,16 +159,7 @@ _SUBMODULE_OF = {
 }
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULE_OF:
-        value = getattr(_import_module(f".{_SUBMODULE_OF[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_exports(__name__, _SUBMODULE_OF)
 
 
 # Two public functions share their module's name (scan, string_method).  Importing such a

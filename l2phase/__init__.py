@@ -12,6 +12,8 @@ Conventions: depth D = number of hidden layers; loss E[(f(x)-y)^2] + gamma sum_l
 
 from importlib import import_module as _import_module
 
+from l2phase.theory.lazy_exports import lazy_exports as _lazy_exports
+
 __version__ = "0.1.0"
 
 _SUBPACKAGES = ("theory", "numerics", "empirical")
@@ -78,18 +80,13 @@ _PACKAGE_OF = {
 }
 
 
+_facade_getattr, __dir__ = _lazy_exports(__name__, _PACKAGE_OF, extra=_SUBPACKAGES)
+
+
 def __getattr__(name: str):
     if name in _SUBPACKAGES:
         return _import_module(f"{__name__}.{name}")
-    if name in _PACKAGE_OF:
-        value = getattr(_import_module(f"{__name__}.{_PACKAGE_OF[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__) | set(_SUBPACKAGES))
+    return _facade_getattr(name)
 
 
 __all__ = [

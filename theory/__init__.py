@@ -17,7 +17,7 @@ This package never imports torch or numba.
 
 # Names resolve on first use (PEP 562): ``import l2phase.theory`` costs nothing, and the
 # input validators (used by numerics) load without sympy.
-from importlib import import_module as _import_module
+from .lazy_exports import lazy_exports as _lazy_exports
 
 _SUBMODULE_OF = {
     "CriticalPoint": "closed_form",
@@ -95,16 +95,7 @@ _SUBMODULE_OF = {
 }
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULE_OF:
-        value = getattr(_import_module(f".{_SUBMODULE_OF[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_exports(__name__, _SUBMODULE_OF)
 
 
 __all__ = [
