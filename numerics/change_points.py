@@ -18,11 +18,16 @@ Method
    several lines.
 3. Noise level sigma^2: given, or the largest of (a) a robust estimate (1.4826 x median
    absolute value) of unit-norm divided-difference pseudo-residuals (Gasser et al. 1986
-   generalised to any degree and non-uniform grids): sampling noise; (b) the median RMS
-   misfit of local cubic fits on sliding windows that straddle no detected change: the
-   smooth misfit; (c) with automatic segments a resolution of 1e-3 std(y) (fixed
-   degree: 1e-8 std(y), rounding), because a noise-free curve (exact training) has no
-   noise to set a scale, and the misfit of a smooth piece is not a change.
+   generalised to any degree and non-uniform grids) whose stencils straddle no detected
+   change: sampling noise; (b) the median RMS misfit of local cubic fits on sliding
+   windows that straddle no detected change: the smooth misfit; with automatic segments
+   at most 3 times the misfit a smooth curve with pseudo-residuals (a) has on this grid
+   (a curve with constant fourth derivative sets the ratio); (c) with automatic segments
+   a resolution of 1e-3 std(y) (fixed degree: 1e-8 std(y), rounding), because a
+   noise-free curve (exact training) has no noise to set a scale, and the misfit of a
+   smooth piece is not a change.  Estimate, partition and re-estimate alternate; the
+   first pass takes the lower quartile for (a), because on a coarse grid (20-30 points,
+   two or three changes) most windows and even most stencils straddle a change.
 4. Exact optimal partition (PELT, Killick et al. 2012, with the exact pruning rule for
    a minimum segment length) of
 
@@ -94,6 +99,9 @@ SEGMENT_DEGREES = {"constant": 0, "linear": 1, "quadratic": 2, "cubic": 3}
 
 _SIGMA_FLOOR_REL = 1e-8  # relative to std(y): below this, "noise" is rounding of the curve itself
 _RESOLUTION = 1e-3  # automatic segments: relative resolution (of std(y)) for curves without measurable noise
+#: automatic segments: the smooth-misfit floor is at most this multiple of the misfit a smooth
+#: curve with the measured pseudo-residuals would have (measured on smooth curves: <= 2)
+_SMOOTH_CAP = 3.0
 _KINK_MARGIN = 1.0  # automatic segments: extra price of a kink found inside a segment, in log(n) sigma^2
 #: Highest per-segment polynomial degree of ``segment="auto"``.
 AUTO_MAX_DEGREE = 7
@@ -160,8 +168,14 @@ def _check_curve(gamma, y) -> tuple[np.ndarray, np.ndarray]:
     return g, yy
 
 
-def _pseudo_residual_sigma(x: np.ndarray, y: np.ndarray, order: int) -> float:
-    """Robust noise s.d. from unit-norm divided differences of ``order`` (annihilate degree < order)."""
+def _pseudo_residual_sigma(x: np.ndarray, y: np.ndarray, order: int, bounds=None, lower: bool = False) -> float:
+    """Robust noise s.d. from unit-norm divided differences of ``order`` (annihilate degree < order).
+
+    1.4826 x the median absolute value, or with ``lower`` the lower quartile / 0.3186 (also
+    consistent for Gaussian noise, and robust while up to 3/4 of the stencils straddle a
+    change: a coarse grid with several changes).  Stencils that straddle one of the interior
+    ``bounds`` (detected changes) are left out when enough others remain.
+    """
     m = order + 1
     n = x.size
     if n < m + 1:
@@ -174,8 +188,17 @@ def _pseudo_residual_sigma(x: np.ndarray, y: np.ndarray, order: int) -> float:
             if l != j:
                 w[:, j] /= xs[:, j] - xs[:, l]
     w /= np.linalg.norm(w, axis=1, keepdims=True)
-    e = np.sum(w * y[idx], axis=1)
-    return float(1.482602218505602 * np.median(np.abs(e)))
+    e = np.abs(np.sum(w * y[idx], axis=1))
+    if bounds is not None and len(bounds) > 2:
+        a = idx[:, 0]
+        keep = np.ones(e.size, dtype=bool)
+        for t in bounds[1:-1]:
+            keep &= ~((a < t) & (t < a + m))
+        if keep.sum() >= max(3, e.size // 4):
+            e = e[keep]
+    if lower:
+        return float(np.quantile(e, 0.25) / 0.31863936396437514)
+    return float(1.482602218505602 * np.median(e))
 
 
 def _choose_x_scale(g: np.ndarray) -> str:
@@ -215,6 +238,21 @@ def _smooth_sigma(misfit: np.ndarray, windows, bounds) -> float:
     inner = bounds[1:-1]
     keep = np.array([not any(a < t < b for t in inner) for a, b in windows])
     return float(np.median(misfit[keep] if keep.any() else misfit))
+
+
+def _smooth_ratio(u: np.ndarray, windows, order: int) -> float:
+    """Window misfit over pseudo-residual s.d. of a curve with constant ``order``-th derivative on this grid.
+
+    A smooth curve's window misfit and its pseudo-residuals both measure its local
+    ``order``-th derivative (times the local spacing to that power), so their ratio is set
+    by the grid and the window size; a much larger measured ratio means changes inflate
+    the windows (they are wider than the difference stencils).
+    """
+    q = u**order
+    den = _pseudo_residual_sigma(u, q, order)
+    if not len(windows) or den <= 0.0:
+        return np.inf
+    return float(np.median(_window_misfit(u, q, windows)) / den)
 
 
 def _local_gain(u: np.ndarray, z: np.ndarray, a: int, i: int, b: int) -> float:
@@ -499,16 +537,23 @@ class ChangePointDetector:
         else:
             # noise floor: pseudo-residuals (sampling noise) or the misfit of smooth local
             # fits (a smooth curve's departure from the segment model is not a change),
-            # re-estimated without the windows that straddle a detected change
-            sig_noise = _pseudo_residual_sigma(u, z, min(self.degree, 3) + 1)
+            # re-estimated without the windows that straddle a detected change.  The first
+            # pass uses the lower quartile of the pseudo-residuals and caps the smooth misfit
+            # by what they support (on a coarse grid most windows and stencils can straddle a
+            # change, and their median measures the changes); later passes use the median
+            # away from the changes found
+            order = min(self.degree, 3) + 1
             windows = _local_windows(n)
             misfit = _window_misfit(u, z, windows)
+            ratio = _SMOOTH_CAP * _smooth_ratio(u, windows, order) if self.auto_degree else np.inf
             bounds = [0, n]
-            for _ in range(4):
-                sig_smooth = _smooth_sigma(misfit, windows, bounds)
+            for it in range(5):
+                sig_noise = _pseudo_residual_sigma(u, z, order, bounds, lower=it == 0)
+                cap = ratio * sig_noise
+                sig_smooth = min(_smooth_sigma(misfit, windows, bounds), cap)
                 sig = max(sig_noise, sig_smooth, _RESOLUTION if self.auto_degree else _SIGMA_FLOOR_REL)
                 new_bounds = self._partition(u, z, sig * sig, mult, dmult)
-                if new_bounds == bounds:
+                if new_bounds == bounds and it > 0:
                     break
                 bounds = new_bounds
             self.noise_sigma_ = sig_noise * ystd
