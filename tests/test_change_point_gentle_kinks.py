@@ -54,7 +54,7 @@ def _found(base, amplitude):
 
 # Measured with benchmarks/power_change_points.py (6 seeds, n = 60, 100, 150, noise 0.3, 0.5,
 # 1 %, 108 curves per background) and on these 24 cases: a kink of 20 noise s.d. is found once,
-# interval containing it, in 94 / 94 / 59 / 36 % (here 24 / 20 / 14 / 8 of 24) on linear /
+# interval containing it, in 95 / 94 / 59 / 36 % (here 24 / 20 / 14 / 8 of 24) on linear /
 # quadratic / exponential / log backgrounds; 10 s.d. in 64 / 41 % (here 8 / 8) on linear /
 # quadratic.  Thresholds: about two binomial s.d. below.  The test that knows the kink's location
 # and the background's degree finds 95-100 % at 20 s.d. (docs/changepoints.md, "How gentle a
