@@ -655,8 +655,15 @@ class ChangePointDetector:
         lo = uw[max(i_loc - 2, 0)]
         hi = uw[min(i_loc + 1, uw.size - 1)]
         grid = np.linspace(lo, hi, 49)
-        vals = [(_continuous_rss(uw, zw, k, t, scale)[0], t) for t in grid]
-        best_val, best_t = min(vals)
+        vals = np.array([_continuous_rss(uw, zw, k, t, scale)[0] for t in grid])
+        flat = grid[vals <= vals.min() * (1 + 1e-8) + 1e-14]
+        if flat.size > 2:
+            # the RSS does not depend on the knot within rounding (a high-degree piece follows
+            # any knot in a wide grid gap): the middle of that stretch, not a rounding-chosen end
+            t = float(np.median(flat))
+            rss, coef = _continuous_rss(uw, zw, k, t, scale)
+            return t, rss, coef
+        best_val, best_t = float(vals.min()), float(grid[int(np.argmin(vals))])
         step = grid[1] - grid[0]
         res = minimize_scalar(
             lambda t: _continuous_rss(uw, zw, k, t, scale)[0],
