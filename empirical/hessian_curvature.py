@@ -15,9 +15,10 @@ With G, H of a landscape and W = 1 + |G|^2, the scalar curvature of its graph is
 
 evaluated by :mod:`numerics` (``ricci_scalar_batched``, ``ricci_scalar_from_moments``).
 
-* :func:`curvature_exact` - full float64 Hessians, rows by vmapped double backward in
-  cache-sized blocks (all runs at once; a plain loop of one row per double backward through
-  one retained gradient graph where ``torch.func`` cannot go); also the Hessian spectrum
+* :func:`curvature_exact` - full float64 Hessians (all runs at once), one row per double
+  backward through one retained gradient graph for a :class:`NetSpec`, rows by vmapped
+  double backward in cache-sized blocks for other specs (the loop where ``torch.func``
+  cannot go); also the Hessian spectrum
   (min/max eigenvalue, number of negative ones) so minima and saddles are told apart.
 * :func:`curvature_matrix_free` - Hessian-vector products only (double backward through
   the same kind of graph, one backward per probe for all runs): tr H and tr H^2 by
@@ -234,9 +235,9 @@ def _grad_hessian(fn, theta: torch.Tensor, rows: str = "auto"):
     cache-resident.  ``rows="auto"`` takes the blocks, the loop where a block would hold
     one row, and the loop for a function ``torch.func`` cannot transform.  Same Hessians to
     rounding (a few ulp; ``tests/test_scan.py``).  On the 2-core VM (float64, P = 44, N = 200)
-    the blocks beat the loop by 10-45 % for an ``nn.Module`` through ``functional_call`` and
-    for few runs (B <= 20), and tie with it for a :class:`NetSpec` at B = 45-64
-    (``benchmarks/README.md``, ``bench_scan.py`` section).
+    the blocks beat the loop by 9-47 % for an ``nn.Module`` through ``functional_call``, and
+    are -14 % to +44 % for a :class:`NetSpec`'s hand-written graph, which therefore keeps
+    the loop (:func:`error_grad_hessian`; ``benchmarks/README.md``, ``bench_scan.py``).
     """
     if rows not in ("auto", "loop", "vmap"):
         raise ValueError(f"rows must be 'auto', 'loop' or 'vmap', got {rows!r}")
@@ -267,11 +268,16 @@ def error_grad_hessian(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: t
 
     Deep linear nets (mse, no bias) are differentiated on d compressed rows instead of the
     N samples (exact: see ``_compressed_rows``); E itself is evaluated on the full data.
+    A :class:`NetSpec` takes the Hessian rows by the double-backward loop (its hand-written
+    feature-major graph makes that as fast as the vmapped blocks, or faster: a whole relu
+    sweep was 14 % slower with the blocks), every other spec (e.g. a user's module,
+    :class:`~l2phase.empirical.ModuleSpec`) by the blocks (``_grad_hessian``).
     """
     fn, compressed = _error_fn(spec, X, Y)
+    rows = "loop" if isinstance(spec, NetSpec) else "auto"
     if not compressed:
-        return _grad_hessian(fn, theta)
-    _, G, H = _grad_hessian(fn, theta)
+        return _grad_hessian(fn, theta, rows)
+    _, G, H = _grad_hessian(fn, theta, rows)
     with torch.no_grad():
         E = error(spec, theta.detach(), X, Y)
     return E, G, H
