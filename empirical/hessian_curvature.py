@@ -15,8 +15,10 @@ With G, H of a landscape and W = 1 + |G|^2, the scalar curvature of its graph is
 
 evaluated by :mod:`numerics` (``ricci_scalar_batched``, ``ricci_scalar_from_moments``).
 
-* :func:`curvature_exact` - full float64 Hessians, one double-backward row at a time
-  through one retained gradient graph (all runs at once); also the Hessian spectrum
+* :func:`curvature_exact` - full float64 Hessians (all runs at once), one row per double
+  backward through one retained gradient graph for a :class:`NetSpec`, rows by vmapped
+  double backward in cache-sized blocks for other specs (the loop where ``torch.func``
+  cannot go); also the Hessian spectrum
   (min/max eigenvalue, number of negative ones) so minima and saddles are told apart.
 * :func:`curvature_matrix_free` - Hessian-vector products only (double backward through
   the same kind of graph, one backward per probe for all runs): tr H and tr H^2 by
@@ -173,16 +175,28 @@ def _error_fn(spec, X: torch.Tensor, Y: torch.Tensor):
     return (lambda t: error(spec, t, Xc, Yc)), True
 
 
-def _grad_hessian(fn, theta: torch.Tensor):
-    """F, grad F, Hessian of a per-run scalar ``fn(theta) -> (B,)`` for every row of theta.
+#: Bytes of saved activations that one vmapped block of exact-Hessian rows may hold on a CPU
+#: (8 MiB, about a last-level cache; tuned on the 2-core VM, benchmarks/README.md): see
+#: :func:`_grad_hessian`.
+HESSIAN_BLOCK_BYTES = 2**23
 
-    The sum over runs is separable, so row j of *every* run's Hessian is the gradient of
-    sum_b (grad F(theta_b))_j: one double backward per row through one retained graph
-    (graph memory of a single row).  On CPU this loop is 1.1-5x faster than one
-    ``is_grads_batched`` backward over all rows, and 1.4-7x faster than
-    ``vmap(torch.func.hessian)``, the tests' reference (``benchmarks/bench_curvature.py``).
-    """
-    hv = _GraphHVP(fn, theta)
+
+def _saved_bytes(fn, theta: torch.Tensor) -> int:
+    """Bytes autograd saves for the backward of one call ``fn(theta)`` (all runs)."""
+    total = [0]
+
+    def pack(t):
+        if isinstance(t, torch.Tensor):
+            total[0] += t.numel() * t.element_size()
+        return t
+
+    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn(theta.detach().requires_grad_(True))
+    return total[0]
+
+
+def _hessian_rows_loop(fn, theta: torch.Tensor):
+    hv = _GraphHVP(fn, theta, products="loop")
     B, P = hv.t.shape
     H = torch.zeros(B, P, P, dtype=hv.t.dtype, device=hv.t.device)
     row = torch.zeros(B, P, dtype=hv.t.dtype, device=hv.t.device)
@@ -191,6 +205,55 @@ def _grad_hessian(fn, theta: torch.Tensor):
         H[:, j, :] = hv.product(row, retain_graph=j < P - 1)  # the last row frees the graph
         row[:, j] = 0.0
     return hv.F, hv.G.detach(), H
+
+
+def _hessian_rows_vmap(fn, theta: torch.Tensor, chunk: int):
+    t0 = theta.detach()
+    B, P = t0.shape
+
+    def summed(t):
+        F = fn(t)
+        return F.sum(), F
+
+    G, vjp_fn, F = vjp(grad(summed, has_aux=True), t0, has_aux=True)
+    eye = torch.eye(P, dtype=t0.dtype, device=t0.device)
+    # row j of every run's Hessian: the vjp of grad(sum_b F_b) with e_j in every run
+    H = vmap(lambda e: vjp_fn(e.expand(B, P))[0], out_dims=1, chunk_size=chunk)(eye)
+    return F.detach(), G.detach(), H.contiguous()
+
+
+def _grad_hessian(fn, theta: torch.Tensor, rows: str = "auto"):
+    """F, grad F, Hessian of a per-run scalar ``fn(theta) -> (B,)`` for every row of theta.
+
+    The sum over runs is separable, so row j of *every* run's Hessian is the gradient of
+    sum_b (grad F(theta_b))_j.  ``rows="loop"``: one double backward per row through one
+    retained graph (graph memory of a single row).  ``rows="vmap"``: ``torch.func.vmap`` of
+    the vjp of ``grad`` (reverse-over-reverse) over blocks of rows, as many rows per block
+    as keep (rows x the bytes one forward of ``fn`` saves for backward) near
+    :data:`HESSIAN_BLOCK_BYTES` on a CPU (about a last-level cache), or
+    :data:`HVP_MEMORY_BUDGET` elsewhere: fewer, larger kernels than the loop, still about
+    cache-resident.  ``rows="auto"`` takes the blocks, the loop where a block would hold
+    one row, and the loop for a function ``torch.func`` cannot transform.  Same Hessians to
+    rounding (a few ulp; ``tests/test_scan.py``).  On the 2-core VM (float64, P = 44, N = 200)
+    the blocks beat the loop by 9-47 % for an ``nn.Module`` through ``functional_call``, and
+    are -14 % to +44 % for a :class:`NetSpec`'s hand-written graph, which therefore keeps
+    the loop (:func:`error_grad_hessian`; ``benchmarks/README.md``, ``bench_scan.py``).
+    """
+    if rows not in ("auto", "loop", "vmap"):
+        raise ValueError(f"rows must be 'auto', 'loop' or 'vmap', got {rows!r}")
+    if rows == "loop":
+        return _hessian_rows_loop(fn, theta)
+    P = theta.shape[-1]
+    budget = HESSIAN_BLOCK_BYTES if theta.device.type == "cpu" else HVP_MEMORY_BUDGET
+    try:
+        chunk = int(min(P, max(1, budget // max(_saved_bytes(fn, theta), 1))))
+        if chunk < 2 and rows == "auto":
+            return _hessian_rows_loop(fn, theta)  # one row per block: the loop's retained graph is cheaper
+        return _hessian_rows_vmap(fn, theta, chunk)
+    except (RuntimeError, NotImplementedError, ValueError, TypeError):
+        if rows == "vmap":
+            raise
+        return _hessian_rows_loop(fn, theta)
 
 
 def _single_error(spec: NetSpec, X: torch.Tensor, Y: torch.Tensor):
@@ -205,25 +268,39 @@ def error_grad_hessian(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: t
 
     Deep linear nets (mse, no bias) are differentiated on d compressed rows instead of the
     N samples (exact: see ``_compressed_rows``); E itself is evaluated on the full data.
+    A :class:`NetSpec` takes the Hessian rows by the double-backward loop (its hand-written
+    feature-major graph makes that as fast as the vmapped blocks, or faster: a whole relu
+    sweep was 14 % slower with the blocks), every other spec (e.g. a user's module,
+    :class:`~l2phase.empirical.ModuleSpec`) by the blocks (``_grad_hessian``).
     """
     fn, compressed = _error_fn(spec, X, Y)
+    rows = "loop" if isinstance(spec, NetSpec) else "auto"
     if not compressed:
-        return _grad_hessian(fn, theta)
-    _, G, H = _grad_hessian(fn, theta)
+        return _grad_hessian(fn, theta, rows)
+    _, G, H = _grad_hessian(fn, theta, rows)
     with torch.no_grad():
         E = error(spec, theta.detach(), X, Y)
     return E, G, H
 
 
+def _l2_mask(spec, theta: torch.Tensor) -> torch.Tensor | None:
+    """The 0/1 mask M of a spec whose penalty is theta^T M theta (a :class:`NetSpec`, or a spec
+    that says so with ``l2_penalty = True`` and a ``weight_mask(dtype, device)``), else None."""
+    if isinstance(spec, NetSpec) or getattr(spec, "l2_penalty", False) is True:
+        return spec.weight_mask(theta.dtype, theta.device)
+    return None
+
+
 def penalty_grad_hessian(spec, theta: torch.Tensor, X: torch.Tensor):
     """The penalty term P (L = E + knob * P), its gradient and Hessian per row.
 
-    L2 penalty of a :class:`NetSpec`: P = theta^T M theta, grad 2 M theta, Hessian 2 M
-    exactly (M the 0/1 mask of penalised weights).  Other specs (e.g. a VAE's KL term):
-    by double backward like the error.
+    L2 penalty of a :class:`NetSpec` or of a spec with ``l2_penalty = True`` (e.g.
+    :class:`~l2phase.empirical.ModuleSpec`): P = theta^T M theta, grad 2 M theta, Hessian
+    2 M exactly (M the 0/1 mask of penalised entries, ``spec.weight_mask``).  Other specs
+    (e.g. a VAE's KL term): by double backward like the error.
     """
-    if isinstance(spec, NetSpec):
-        m = spec.weight_mask(theta.dtype, theta.device)
+    m = _l2_mask(spec, theta)
+    if m is not None:
         B = theta.shape[0]
         return (((theta * theta) * m).sum(-1), 2 * m * theta,
                 torch.diag_embed((2 * m).expand(B, -1)).contiguous())
@@ -240,8 +317,8 @@ def loss_grad_hessian(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: to
 
 def _penalty_hvp(spec, theta: torch.Tensor, X: torch.Tensor):
     """(hv, grad): V (B, m, P) -> H_P V and grad P; exact 2 M V, 2 M theta for the L2 penalty."""
-    if isinstance(spec, NetSpec):
-        mask = spec.weight_mask(theta.dtype, theta.device)
+    mask = _l2_mask(spec, theta)
+    if mask is not None:
         return (lambda V: 2 * mask * V), 2 * mask * theta
     hv = _GraphHVP(lambda t: penalty(spec, t, X), theta)
     return hv, hv.G.detach()

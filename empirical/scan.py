@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -59,8 +60,13 @@ class ModuleSpec:
     The flat order is ``module.named_parameters()`` order, each tensor row-major (for an
     ``nn.Sequential`` of ``nn.Linear`` layers this is :class:`NetSpec`'s order: W_1, b_1,
     W_2, ...).  ``error(theta, X, Y)`` and ``penalty(theta)`` are what
-    :func:`train_batched` and the curvature functions call.
+    :func:`train_batched` and the curvature functions call.  The penalty is
+    theta^T M theta (``l2_penalty = True``, M = ``weight_mask()``), so its gradient and
+    Hessian are taken exactly (2 M theta, 2 M) rather than by double backward.
     """
+
+    #: the penalty is sum(weight_mask() * theta**2) (hessian_curvature takes 2 M theta, 2 M)
+    l2_penalty = True
 
     def __init__(self, module: torch.nn.Module, in_dim: int, out_dim: int, *,
                  loss: str | Callable = "mse", penalize=None) -> None:
@@ -193,7 +199,8 @@ def _targets(Y, loss, n: int) -> torch.Tensor:
 @dataclass(frozen=True)
 class _ScanUnit:
     """One work unit of a scan: a block of gammas, each trained from every start (picklable:
-    a Dask worker gets it by value, the user's model class included)."""
+    a Dask worker gets it by value, the user's model class included).  ``theta_starts`` is
+    (S, P), the same starts at every gamma, or (G, S, P), the starts of each of the G gammas."""
 
     spec: ModuleSpec
     X: torch.Tensor
@@ -216,9 +223,10 @@ def _run_scan_unit(u: _ScanUnit) -> list[dict]:
     Returns one point per gamma: the :data:`SCAN_FIELDS` of the best start, ``runs`` (every
     start), ``curvature_method`` and ``batched`` (whether the model ran vmapped).
     """
-    G, S = len(u.chunk), u.theta_starts.shape[0]
+    G, S = len(u.chunk), u.theta_starts.shape[-2]
     gam = np.repeat(np.asarray(u.chunk, dtype=float), S)
-    res = train_batched(u.spec, u.theta_starts.repeat(G, 1), u.X, u.Y, gam, u.train)
+    th0 = u.theta_starts.reshape(G * S, -1) if u.theta_starts.ndim == 3 else u.theta_starts.repeat(G, 1)
+    res = train_batched(u.spec, th0, u.X, u.Y, gam, u.train)
     runs = [dict(start=b % S, loss=float(res.loss[b]), error=float(res.error[b]),
                  param_norm_sq=float(res.param_norm_sq[b]), grad_norm=float(res.grad_norm[b]),
                  converged=bool(res.converged[b]), diverged=bool(res.diverged[b]), n_steps=int(res.n_steps[b]))
@@ -324,7 +332,8 @@ def scan(
     penalize : None (every weight, no biases), a list of parameter names, or a
         predicate (name, param) -> bool
     train : TrainConfig for :func:`train_batched` (default: its defaults)
-    init : optional (n_starts, P) starting parameters (flat, ``named_parameters`` order)
+    init : optional (n_starts, P) starting parameters (flat, ``named_parameters`` order), the
+        same at every gamma, or (len(gammas), n_starts, P): the starts of each gamma
     curvature : "exact", "matrix_free", "auto" (exact for P <= 1500) or None
     detect : find change points of every column (default detector)
     out_dir : path or :class:`~l2phase.empirical.RunStore`, optional
@@ -370,7 +379,14 @@ def scan(
         m.to(torch.float64)
     spec = ModuleSpec(modules[0], Xt.shape[1], Yt.shape[1], loss=loss, penalize=penalize)
     if init is not None:
-        theta_starts = torch.as_tensor(init, dtype=torch.float64).reshape(n_starts, spec.n_params)
+        theta_starts = torch.as_tensor(init, dtype=torch.float64)
+        shapes = ((n_starts, spec.n_params), (g.size, n_starts, spec.n_params))
+        if theta_starts.ndim == 3 and tuple(theta_starts.shape) != shapes[1] or theta_starts.numel() not in (
+                math.prod(shapes[0]), math.prod(shapes[1])):
+            raise InputError(f"init must be (n_starts, P) = {shapes[0]} or (len(gammas), n_starts, P) = {shapes[1]}, "
+                             f"got shape {tuple(theta_starts.shape)}")
+        if theta_starts.ndim != 3:
+            theta_starts = theta_starts.reshape(shapes[0])
     else:
         theta_starts = torch.stack([spec.flatten_module(m) for m in modules])
     S = n_starts
@@ -383,8 +399,8 @@ def scan(
         done = pending_points(g, knob="gamma", store=store, tag="scan", check=_scan_point_check(S))
         if progress is not None and done:
             progress(len(done))
-        units = [_ScanUnit(spec, Xt, Yt, chunk, theta_starts, cfg, method, int(n_probes), int(seed),
-                           torch.get_num_threads())
+        units = [_ScanUnit(spec, Xt, Yt, chunk, _unit_starts(theta_starts, g, chunk), cfg, method, int(n_probes),
+                           int(seed), torch.get_num_threads())
                  for chunk in plan_chunks(g, done=done, chunk_size=chunk_size)]
         collect_points(units, done, knob="gamma", store=store, tag="scan", executor=executor, progress=progress)
         points = [done[float(v)] for v in g]
@@ -401,6 +417,13 @@ def scan(
         if store is not None:
             write_scan_outputs(result, store)
     return result
+
+
+def _unit_starts(theta_starts: torch.Tensor, g: np.ndarray, chunk: np.ndarray) -> torch.Tensor:
+    """The starts a work unit needs: all of (S, P), or the rows of (G, S, P) of its gammas."""
+    if theta_starts.ndim != 3:
+        return theta_starts
+    return theta_starts[torch.as_tensor(np.searchsorted(g, np.asarray(chunk, dtype=float)))].clone()
 
 
 def _measure(spec, theta, Xt, Yt, g, records, curvature, n_probes, seed) -> str | None:
