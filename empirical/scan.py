@@ -182,6 +182,25 @@ def _fresh_module(model, start_seed: int) -> torch.nn.Module:
     return m
 
 
+def _check_model_fits(spec: ModuleSpec, Xt: torch.Tensor, Yt: torch.Tensor) -> None:
+    """One forward on two samples, so that a model that does not take X's columns or does not
+    give Y's is refused up front, naming both shapes, rather than failing inside training."""
+    n, d, k = Xt.shape[0], Xt.shape[1], Yt.shape[1]
+    try:
+        with torch.no_grad():
+            out = spec.module(Xt[:2])
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"model: cannot be applied to the inputs X of shape ({n}, {d}), {d} columns per sample "
+                         f"({first})") from None
+    if spec.objective in ("mse", "cross_entropy") and (
+            not isinstance(out, torch.Tensor) or tuple(out.shape) != (min(n, 2), k)):
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        what = "classes" if spec.objective == "cross_entropy" else "target columns"
+        raise InputError(f"model: gives outputs of shape {got} for {min(n, 2)} samples; the data need "
+                         f"({min(n, 2)}, {k}): {k} {what}")
+
+
 def _targets(Y, loss, n: int) -> torch.Tensor:
     Yt = torch.as_tensor(np.asarray(Y)) if not isinstance(Y, torch.Tensor) else Y
     if Yt.ndim == 1:
@@ -378,6 +397,7 @@ def scan(
     for m in modules:
         m.to(torch.float64)
     spec = ModuleSpec(modules[0], Xt.shape[1], Yt.shape[1], loss=loss, penalize=penalize)
+    _check_model_fits(spec, Xt, Yt)
     if init is not None:
         theta_starts = torch.as_tensor(init, dtype=torch.float64)
         shapes = ((n_starts, spec.n_params), (g.size, n_starts, spec.n_params))
@@ -510,9 +530,14 @@ def _gamma_of_checkpoint(path: Path, manifest: dict | None) -> float:
         if path.name not in manifest:
             raise InputError(f"{path}: not in the manifest")
         return float(manifest[path.name])
-    m = re.search(r"(?:gamma|wd|lambda)?[_=-]?([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(?=\.(?:pt|pth)$)", path.name)
+    m = re.search(r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)(?=\.(?:pt|pth)$)", path.name)
     if not m:
         raise InputError(f"{path}: no gamma in the file name (e.g. gamma_0.01.pt) and no manifest.json")
+    # a weight decay in the name is not gamma (torch's lam with MSELoss over k outputs: gamma = k lam / 2)
+    if re.search(r"(?:wd|weight_?decay|lambda|lam)[_=-]?$", path.name[:m.start(1)], re.IGNORECASE):
+        raise InputError(f"{path}: the file name gives a weight decay, not gamma; write DIR/manifest.json "
+                         '{"file.pt": gamma, ...} with gamma = k lam / 2 (torch weight_decay lam, MSELoss over '
+                         "k outputs; l2phase.theory.gamma_from_weight_decay)")
     return float(m.group(1))
 
 
@@ -541,6 +566,7 @@ def scan_checkpoints(model, directory, X, Y, *, loss: str | Callable = "mse", pe
     Xt = (X if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))).to(torch.float64)
     Yt = _targets(Y, loss, Xt.shape[0])
     spec = ModuleSpec(module, Xt.shape[1], Yt.shape[1], loss=loss, penalize=penalize)
+    _check_model_fits(spec, Xt, Yt)
     thetas = []
     for _, p in pairs:
         sd = torch.load(p, map_location="cpu", weights_only=True)

@@ -3,8 +3,10 @@
 ``--model path/to/file.py:factory`` names a Python file and a function in it that
 returns a fresh ``nn.Module`` (the import-string convention of uvicorn/gunicorn).  The
 file is executed: this is intended (it is your model), so only pass files you trust.
-``--data`` is ``synthetic`` (whitened teacher, two output modes), ``digits`` (needs
-scikit-learn's bundled digits) or an ``.npz`` file with arrays ``X`` and ``Y``.
+``--data`` is ``synthetic`` (whitened teacher: 4 inputs, 2 outputs), ``digits``
+(scikit-learn's bundled digits as the built-in sweeps use them: 16 whitened principal
+components of the pixels, centred one-hot targets over 10 classes) or an ``.npz`` file with
+arrays ``X`` and ``Y`` (your own preprocessing).
 ``--gammas LO:HI:N`` is a log-spaced grid.  Writes ``scan.csv``, ``runs.csv`` and
 ``summary.json`` (change points of every column, the penalised parameters) to ``--out``.
 Every finished gamma is written to ``--out`` as it comes (``points/``), so a killed scan
@@ -18,6 +20,7 @@ DIR (one per gamma, gamma from ``manifest.json`` or the file name) are measured 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ._options import add_scheduler_argument
 
@@ -29,7 +32,8 @@ def register(sub) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
     p.add_argument("--model", required=True, metavar="FILE.py:FACTORY", help="factory returning a fresh nn.Module")
-    p.add_argument("--data", default="synthetic", help="synthetic | digits | FILE.npz with arrays X, Y")
+    p.add_argument("--data", default="synthetic", help="synthetic (4 inputs, 2 outputs) | digits (16 whitened components, 10 one-hot "
+                   "outputs) | FILE.npz with arrays X, Y")
     p.add_argument("--gammas", default="1e-3:1:32", metavar="LO:HI:N", help="log-spaced gamma grid (default 1e-3:1:32)")
     p.add_argument("--checkpoints", default=None, metavar="DIR", help="analyse these state_dicts instead of training")
     p.add_argument("--loss", default="mse", choices=("mse", "cross_entropy"), help="error term (default mse)")
@@ -115,5 +119,5 @@ def run(args) -> int:
     for col, cps in res.change_points.items():
         desc = ", ".join(f"{c.kind} at {c.gamma:.4g} [{c.low:.4g}, {c.high:.4g}]" for c in cps) or "none"
         print(f"{col:<14} {desc}")
-    print(f"wrote {args.out}/scan.csv, runs.csv, summary.json")
+    print(f"wrote {Path(args.out) / 'scan.csv'}, runs.csv, summary.json")
     return 0

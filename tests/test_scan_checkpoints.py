@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+import l2phase as lp
 from l2phase.cli import main
 from l2phase.empirical import scan_checkpoints
+from l2phase.theory.checks import InputError
 
 
 def test_ridge_checkpoints_closed_form(tmp_path):
@@ -58,3 +60,42 @@ def test_cli_scan_trains_user_file(tmp_path, capsys):
         assert main(["scan", "--model", model, "--data", str(tmp_path / "d.npz"), "--gammas", bad]) == 2
     assert "--gammas" in capsys.readouterr().err
     assert main(["scan", "--model", str(tmp_path / "m.py"), "--data", str(tmp_path / "d.npz")]) == 2
+
+
+def test_weight_decay_in_checkpoint_names_is_not_taken_for_gamma(tmp_path):
+    # torch's weight decay lam is not gamma (gamma = k lam / 2 with MSELoss over k outputs):
+    # a name that says wd / lambda is refused, pointing to the manifest; gamma and bare numbers are read
+    X, Y = np.eye(3), np.ones((3, 1))
+    net = lambda: torch.nn.Linear(3, 1, bias=False)
+    for name in ("wd_0.01.pt", "run1_lambda=0.01.pt", "weight_decay0.01.pth", "LAM-1e-3.pt"):
+        ck = tmp_path / name.replace(".", "_")
+        ck.mkdir()
+        torch.save({"weight": torch.zeros(1, 3)}, ck / name)
+        with pytest.raises(InputError, match="weight decay, not gamma.*manifest"):
+            scan_checkpoints(net, ck, X, Y, curvature=None)
+    ck = tmp_path / "ok"
+    ck.mkdir()
+    for name in ("gamma_0.01.pt", "run7_gamma=0.1.pt", "1.pt"):
+        torch.save({"weight": torch.zeros(1, 3)}, ck / name)
+    res = scan_checkpoints(net, ck, X, Y, curvature=None)
+    assert [r["gamma"] for r in res.records] == [0.01, 0.1, 1.0]
+
+
+def test_a_model_that_does_not_fit_the_data_is_refused_up_front(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((20, 5)), rng.standard_normal((20, 2))
+    with pytest.raises(InputError, match=r"cannot be applied to the inputs X of shape \(20, 5\)"):
+        lp.scan(lambda: torch.nn.Linear(4, 2), X, Y, [0.1, 1.0], detect=False)
+    with pytest.raises(InputError, match=r"outputs of shape \(2, 3\).*\(2, 2\): 2 target columns"):
+        lp.scan(lambda: torch.nn.Linear(5, 3), X, Y, [0.1, 1.0], detect=False)
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    torch.save({"weight": torch.zeros(3, 5), "bias": torch.zeros(3)}, ck / "gamma_0.1.pt")
+    with pytest.raises(InputError, match="outputs of shape"):
+        scan_checkpoints(lambda: torch.nn.Linear(5, 3), ck, X, Y)
+    np.savez(tmp_path / "d.npz", X=X, Y=Y)
+    (tmp_path / "m.py").write_text("import torch\ndef make():\n    return torch.nn.Linear(64, 2)\n")
+    assert main(["scan", "--model", f"{tmp_path / 'm.py'}:make", "--data", str(tmp_path / "d.npz"),
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "5 columns per sample" in err and "internal error" not in err
