@@ -182,6 +182,12 @@ def _fresh_module(model, start_seed: int) -> torch.nn.Module:
     return m
 
 
+def _penalty_note(spec: ModuleSpec, penalize) -> str:
+    """What the L2 term covers, as the scan reports it (the default leaves biases out)."""
+    which = "every weight (parameters with >= 2 dims), no biases" if penalize is None else "the chosen parameters"
+    return f"L2 on {which}: {', '.join(spec.penalized)}"
+
+
 def _check_model_fits(spec: ModuleSpec, Xt: torch.Tensor, Yt: torch.Tensor) -> None:
     """One forward on two samples, so that a model that does not take X's columns or does not
     give Y's is refused up front, naming both shapes, rather than failing inside training."""
@@ -430,9 +436,7 @@ def scan(
         config = dict(model=type(modules[0]).__name__, n_params=spec.n_params, loss=spec.objective,
                       n_starts=S, seed=int(seed), train=cfg.to_dict(), curvature=method, chunk_size=chunk_size,
                       batched=all(p["batched"] for p in points), penalized=spec.penalized,
-                      penalty_note="L2 on " + ("every weight (parameters with >= 2 dims), no biases"
-                                               if penalize is None else "the chosen parameters")
-                      + ": " + ", ".join(spec.penalized))
+                      penalty_note=_penalty_note(spec, penalize))
         result = ScanResult(records, cps, spec.penalized, runs, config)
         if store is not None:
             write_scan_outputs(result, store)
@@ -585,7 +589,7 @@ def scan_checkpoints(model, directory, X, Y, *, loss: str | Callable = "mse", pe
     method = _measure(spec, theta, Xt, Yt, g, records, curvature, n_probes, seed)
     cps = analyse_records(records)
     config = dict(checkpoints=str(d), n_params=spec.n_params, loss=spec.objective, curvature=method,
-                  penalized=spec.penalized)
+                  penalized=spec.penalized, penalty_note=_penalty_note(spec, penalize))
     result = ScanResult(records, cps, spec.penalized, [], config)
     if out_dir is not None:
         write_scan_outputs(result, out_dir)

@@ -115,7 +115,7 @@ def run(args) -> int:
                        train=TrainConfig(max_steps=args.steps, polish=None if args.polish == "none" else "newton"), out_dir=args.out, resume=args.resume,
                        chunk_size=args.chunk_size, executor=executor,
                        progress=bar.update if bar is not None else None)
-    print(f"l2phase scan: {res.config.get('penalty_note', 'L2 on: ' + ', '.join(res.penalized))}", file=sys.stderr)
+    print(f"l2phase scan: {res.config['penalty_note']}", file=sys.stderr)
     for col, cps in res.change_points.items():
         desc = ", ".join(f"{c.kind} at {c.gamma:.4g} [{c.low:.4g}, {c.high:.4g}]" for c in cps) or "none"
         print(f"{col:<14} {desc}")

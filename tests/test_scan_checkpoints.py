@@ -79,6 +79,7 @@ def test_weight_decay_in_checkpoint_names_is_not_taken_for_gamma(tmp_path):
         torch.save({"weight": torch.zeros(1, 3)}, ck / name)
     res = scan_checkpoints(net, ck, X, Y, curvature=None)
     assert [r["gamma"] for r in res.records] == [0.01, 0.1, 1.0]
+    assert res.config["penalty_note"] == "L2 on every weight (parameters with >= 2 dims), no biases: weight"
 
 
 def test_a_model_that_does_not_fit_the_data_is_refused_up_front(tmp_path, capsys):
