@@ -9,8 +9,9 @@ networks are stacks of flat parameter vectors, one row per run (:mod:`empirical.
 # preprocessing, the point store) load without torch, so `l2phase theory --data NAME`
 # and the store stay light; everything else imports torch when first touched.
 import sys as _sys
-from l2phase.theory.lazy_exports import lazy_exports as _lazy_exports
 from types import ModuleType as _ModuleType
+
+from l2phase.theory.lazy_exports import lazy_exports as _lazy_exports
 
 _SUBMODULE_OF = {
     "CURVE_SIGNALS": "experiments.accuracy_regimes",

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import sys
 
-
 from ._options import add_data_arguments, data_statistics
 
 

@@ -1,6 +1,6 @@
 """Options shared by the commands: --scheduler, --device, the progress bar (the sweeps), and
---data with its preprocessing (theory, changepoints).  Imports of torch and dask stay inside the functions, so ``l2phase --help``
-and ``l2phase theory`` start fast."""
+--data with its preprocessing (theory, changepoints, escape).  Imports of torch and dask stay
+inside the functions, so ``l2phase --help`` and ``l2phase theory`` start fast."""
 
 from __future__ import annotations
 
