@@ -5,7 +5,7 @@ Contract (other tools rely on it):
 * ``l2phase theory --depth D --a A --c C --json`` prints one JSON object with at least
   depth, gamma_c, order, spinodal, b_c, latent_heat, origin.
 * ``l2phase theory --depth D --stats FILE --json`` (FILE: JSON with ``A``, ``beta``,
-  ``Ey2``, schema in ``STATS_SCHEMA``) prints ``{"transitions": [...], "statistics": {...}}``
+  ``Ey2``, schema in ``l2phase.theory.STATS_SCHEMA``) prints ``{"transitions": [...], "statistics": {...}}``
   sorted by gamma_c; ``--noise SIGMA2 --width W`` applies stochastic neurons.
 * ``l2phase theory --depth D --data NAME`` computes the statistics from a data set
   (digits, mnist, synthetic, a ``.npz`` / ``.csv`` file) with the preprocessing of the
@@ -27,11 +27,8 @@ from l2phase import theory
 from l2phase.theory.checks import InputError
 from l2phase.theory.formatting import format_number, json_ready
 
-from ._options import add_data_arguments, data_statistics
+from ._options import add_data_arguments, data_statistics, parse_int
 from .cli import CLIError
-
-STATS_SCHEMA = theory.STATS_SCHEMA  # printed by --stats-schema
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -55,18 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _parse_int(text: str, flag: str, minimum: int = 1) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise CLIError(f"{flag} must be an integer >= {minimum}, got {text!r}") from None
-    if value < minimum:
-        raise CLIError(f"{flag} must be an integer >= {minimum}, got {text!r}")
-    return value
-
-
 def _parse_depth(text: str) -> int:
-    return _parse_int(text, "--depth", 0)
+    return parse_int(text, "--depth", 0)
 
 
 def _parse_float(text: str | None, name: str, *, positive: bool = False, required: bool = True) -> float | None:
@@ -87,7 +74,7 @@ def _parse_float(text: str | None, name: str, *, positive: bool = False, require
 
 def run(args: argparse.Namespace) -> int:
     if args.stats_schema:  # a format description needs no depth
-        print(STATS_SCHEMA, end="")
+        print(theory.STATS_SCHEMA, end="")
         return 0
     if args.depth is None:
         raise CLIError("--depth is required (the number of hidden layers D)")
@@ -99,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(f"--latex derives the closed forms with sympy, limited to --depth <= {SYMBOLIC_MAX_DEPTH}, "
                            f"got {depth} (drop --latex: the numbers hold for any depth)")
     noise = _parse_float(args.noise, "--noise", required=False) or 0.0
-    width = None if args.width is None else _parse_int(args.width, "--width", 1)
+    width = None if args.width is None else parse_int(args.width, "--width", 1)
     if noise > 0 and width is None:
         raise CLIError("--noise needs --width (the hidden width d in (1 + sigma^2/d)^D)")
     if noise > 0:
@@ -121,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
             A, beta, ey2, source = data_statistics(args)
         try:
             rep = theory.data_transitions(A, beta, ey2, depth, noise_sigma2=noise, width=width,
-                                          n_starts=_parse_int(args.starts, "--starts"),
-                                          seed=_parse_int(args.seed, "--seed", 0))
+                                          n_starts=parse_int(args.starts, "--starts"),
+                                          seed=parse_int(args.seed, "--seed", 0))
         except InputError as exc:  # name where the statistics came from
             where = f"--stats file {args.stats}" if args.stats is not None else f"--data {args.data}"
             raise CLIError(f"{where}: {exc}") from None

@@ -106,6 +106,17 @@ def prepare_out_dir(out, flag: str = "--out") -> Path:
     return out
 
 
+def parse_int(text, flag: str, minimum: int = 1) -> int:
+    """An integer flag given as text, at least ``minimum``; else an error naming the flag."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{flag} must be an integer >= {minimum}, got {text!r}") from None
+    if value < minimum:
+        raise InputError(f"{flag} must be an integer >= {minimum}, got {text!r}")
+    return value
+
+
 def parse_seed(text, flag: str = "--seed") -> int:
     """A seed flag: an integer in [0, 2**32 - 1], checked before any compute."""
     try:
@@ -161,14 +172,7 @@ def data_statistics(args: argparse.Namespace):
     from l2phase.empirical.loaders import load_raw
     from l2phase.empirical.preprocessing import Preprocessing
 
-    n_components = None
-    if args.components is not None:
-        try:
-            n_components = int(args.components)
-        except ValueError:
-            n_components = 0
-        if n_components < 1:
-            raise InputError(f"--components must be an integer >= 1, got {args.components!r}")
+    n_components = None if args.components is None else parse_int(args.components, "--components")
     targets = [t.strip() for t in args.target.split(",")] if args.target else None
     X, y, info = load_raw(args.data, targets=targets, mnist_path=args.mnist_path)
     labels = Preprocessing.are_labels(y)
