@@ -284,9 +284,10 @@ def error_grad_hessian(spec: NetSpec, theta: torch.Tensor, X: torch.Tensor, Y: t
 
 
 def _l2_mask(spec, theta: torch.Tensor) -> torch.Tensor | None:
-    """The 0/1 mask M of a spec whose penalty is theta^T M theta (a :class:`NetSpec`, or a spec
-    that says so with ``l2_penalty = True`` and a ``weight_mask(dtype, device)``), else None."""
-    if isinstance(spec, NetSpec) or getattr(spec, "l2_penalty", False) is True:
+    """The 0/1 mask M of a spec whose penalty is theta^T M theta (one that says so with
+    ``l2_penalty = True`` and has a ``weight_mask(dtype, device)``: :class:`NetSpec`,
+    :class:`~l2phase.empirical.ModuleSpec`), else None."""
+    if getattr(spec, "l2_penalty", False) is True:
         return spec.weight_mask(theta.dtype, theta.device)
     return None
 

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -94,6 +94,9 @@ class NetSpec:
     activation: str = "linear"
     bias: bool = False
     objective: str = "mse"
+
+    #: the penalty is sum(weight_mask() * theta**2): hessian_curvature takes 2 M theta, 2 M exactly
+    l2_penalty: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_int(self.in_dim, "in_dim", 1)
